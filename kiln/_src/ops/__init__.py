@@ -1,0 +1,1 @@
+"""kiln's math: thin wrappers over jax.numpy, jax.nn and lax."""

@@ -1,0 +1,366 @@
+"""`serialize_keras_object` / `deserialize_keras_object`: objects <-> envelopes.
+
+An envelope is ``{"module", "class_name", "config", "registered_name"}`` (plus
+``build_config`` / ``compile_config``), exactly as Keras 3 writes it. Resolution
+of a name read from a file goes, in order, through: the active custom object
+scopes, the global registry, the caller's ``custom_objects``, the family's own
+table, and kiln's table of Keras public names. Nothing is ever imported.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import types
+from typing import Any
+
+import jax
+import numpy as np
+
+from kiln._src import api_export
+from kiln._src.backend.keras_tensor import KerasTensor
+from kiln._src.saving import object_registration
+
+_safe_mode = threading.local()
+
+_THREE_WAYS = (
+    "Provide it in one of three ways: decorate the class or function with "
+    "@keras.saving.register_keras_serializable() (and import it before loading), "
+    "pass custom_objects={'Name': Name} to the loading function, or load inside "
+    "`with keras.saving.custom_object_scope({'Name': Name}):`."
+)
+
+
+class SafeModeScope:
+    """Sets safe mode for deserialization inside a ``with`` block."""
+
+    def __init__(self, safe_mode: bool | None = True):
+        self.safe_mode = safe_mode
+
+    def __enter__(self) -> SafeModeScope:
+        self._previous = getattr(_safe_mode, "value", None)
+        _safe_mode.value = self.safe_mode
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _safe_mode.value = self._previous
+
+
+def in_safe_mode() -> bool | None:
+    return getattr(_safe_mode, "value", None)
+
+
+# -- serialization ---------------------------------------------------------
+
+
+def _class_identity(cls: type) -> tuple[str | None, str, str | None]:
+    """``(module, class_name, registered_name)`` for an instance of `cls`."""
+    if cls not in object_registration.GLOBAL_CUSTOM_NAMES:
+        canonical = api_export.get_canonical_name(cls)
+        if canonical is not None:
+            module, _, class_name = canonical.rpartition(".")
+            # Keras writes its internal (non-exported) classes, such as
+            # Functional or the ops of a graph, with registered_name=class_name.
+            internal = module.startswith("keras.src.")
+            return module, class_name, class_name if internal else None
+    module = cls.__module__
+    if module == "__main__":
+        module = None
+    return module, cls.__name__, object_registration.get_registered_name(cls)
+
+
+def serialize_function(fn: Any) -> dict[str, Any]:
+    """A named function's envelope; its ``config`` is the registered name."""
+    if getattr(fn, "__name__", None) == "<lambda>":
+        raise ValueError(
+            "Cannot serialize a Python lambda by name: give the function a name "
+            "with `def` and register it with "
+            "@keras.saving.register_keras_serializable(). Received: a lambda."
+        )
+    name = object_registration.GLOBAL_CUSTOM_NAMES.get(fn) or fn.__name__
+    return {
+        "module": "builtins",
+        "class_name": "function",
+        "config": name,
+        "registered_name": "function",
+    }
+
+
+def serialize_dict(config: dict[Any, Any]) -> dict[Any, Any]:
+    return {key: serialize_keras_object(value) for key, value in config.items()}
+
+
+def serialize_keras_object(obj: Any) -> Any:
+    """Turns `obj` into JSON-ready data: plain values stay, objects become
+    envelopes.
+
+    Example:
+        >>> serialize_keras_object(keras.regularizers.L1(0.005))
+        {'module': 'keras.regularizers', 'class_name': 'L1',
+         'config': {'l1': 0.004999999888241291}, 'registered_name': None}
+    """
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, bytes):
+        return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
+    if isinstance(obj, KerasTensor):
+        raise TypeError(
+            "A KerasTensor can only be serialized as part of a Functional model's "
+            f"graph. Received: {obj!r}"
+        )
+    if isinstance(obj, np.ndarray | jax.Array):
+        array = np.asarray(obj)
+        if array.ndim == 0:
+            return array.item()
+        class_name = "__numpy__" if isinstance(obj, np.ndarray) else "__tensor__"
+        return {
+            "class_name": class_name,
+            "config": {"value": array.tolist(), "dtype": array.dtype.name},
+        }
+    if isinstance(obj, list | tuple):
+        return [serialize_keras_object(item) for item in obj]
+    if isinstance(obj, dict):
+        return serialize_dict(obj)
+    if isinstance(obj, slice):
+        return {
+            "class_name": "__slice__",
+            "config": {
+                "start": serialize_keras_object(obj.start),
+                "stop": serialize_keras_object(obj.stop),
+                "step": serialize_keras_object(obj.step),
+            },
+        }
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(obj, types.FunctionType | types.BuiltinFunctionType):
+        return serialize_function(obj)
+    if not hasattr(obj, "get_config"):
+        raise TypeError(
+            f"Cannot serialize {obj!r}: it is not a plain value, a named function, "
+            "or an object with a `get_config()` method. Add `get_config()` to its "
+            "class (and register the class) to make it serializable."
+        )
+    module, class_name, registered_name = _class_identity(type(obj))
+    try:
+        inner = obj.get_config()
+    except NotImplementedError as error:
+        raise NotImplementedError(
+            f"Cannot serialize the {class_name} object: its `get_config()` is not "
+            f"implemented. {error}"
+        ) from error
+    envelope: dict[str, Any] = {
+        "module": module,
+        "class_name": class_name,
+        "config": serialize_dict(inner),
+        "registered_name": registered_name,
+    }
+    get_build_config = getattr(obj, "get_build_config", None)
+    if get_build_config is not None:
+        build_config = get_build_config()
+        if build_config is not None:
+            envelope["build_config"] = serialize_keras_object(build_config)
+    get_compile_config = getattr(obj, "get_compile_config", None)
+    if get_compile_config is not None:
+        compile_config = get_compile_config()
+        if compile_config is not None:
+            envelope["compile_config"] = serialize_keras_object(compile_config)
+    return envelope
+
+
+# -- deserialization -------------------------------------------------------
+
+
+def _builtin_by_class_name(module: str, class_name: str) -> Any | None:
+    """Resolves ``keras.src.*`` module paths (written by older Keras and by
+    Keras for its internal classes) to kiln's built-in of that class name."""
+    exact = api_export.get_exported_object(f"{module}.{class_name}")
+    if exact is not None:
+        return exact
+    if not (module == "keras" or module.startswith("keras.")):
+        return None
+    matches = {
+        id(obj): obj
+        for name in api_export.exported_names()
+        if name.rpartition(".")[2] == class_name
+        for obj in [api_export.get_exported_object(name)]
+        if inspect.isclass(obj)
+    }
+    return next(iter(matches.values())) if len(matches) == 1 else None
+
+
+def _lookup_custom(
+    key: str, fallback: str | None, custom_objects: dict[str, Any] | None,
+    module_objects: dict[str, Any] | None,
+) -> Any | None:
+    found = object_registration.get_registered_object(
+        key, custom_objects, module_objects
+    )
+    if found is None and fallback and fallback != key:
+        # kiln is kinder than Keras here: a user who passes
+        # custom_objects={"MyLayer": MyLayer} for a file that says
+        # registered_name "Pkg>MyLayer" gets their class, not an error. Only
+        # the caller's own tables are consulted for this fallback.
+        user_tables = {**(custom_objects or {}),
+                       **object_registration.scoped_custom_objects()}
+        found = user_tables.get(fallback)
+    return found
+
+
+def resolve_function(
+    name: str,
+    custom_objects: dict[str, Any] | None = None,
+    module_objects: dict[str, Any] | None = None,
+) -> Any:
+    short = name.rpartition(">")[2]
+    found = _lookup_custom(name, short, custom_objects, module_objects)
+    if found is None and module_objects and short in module_objects:
+        found = module_objects[short]
+    if found is None:
+        for family in ("activations", "losses", "metrics", "initializers",
+                       "regularizers", "constraints", "optimizers"):
+            found = api_export.get_exported_object(f"keras.{family}.{short}")
+            if found is not None and not inspect.isclass(found):
+                break
+            found = None
+    if found is None and ">" not in name:
+        # Files from Keras <= 3.6 saved registered functions without package.
+        for key, value in object_registration.GLOBAL_CUSTOM_OBJECTS.items():
+            if key.endswith(">" + name):
+                found = value
+                break
+    if found is None:
+        raise TypeError(
+            f"Could not locate function '{name}'. {_THREE_WAYS.replace('Name', short)}"
+        )
+    return found
+
+
+def resolve_class(
+    config: dict[str, Any],
+    custom_objects: dict[str, Any] | None = None,
+    module_objects: dict[str, Any] | None = None,
+) -> Any:
+    """Finds the class an envelope names, or raises TypeError saying how to
+    provide it."""
+    class_name = config["class_name"]
+    module = config.get("module")
+    registered_name = config.get("registered_name") or class_name
+    found = _lookup_custom(registered_name, class_name, custom_objects, module_objects)
+    if found is None and isinstance(module, str):
+        found = _builtin_by_class_name(module, class_name)
+    if found is None:
+        if module_objects and class_name in module_objects:
+            found = module_objects[class_name]
+    if found is None:
+        shown = class_name if registered_name == class_name else (
+            f"{class_name}' (registered as '{registered_name}"
+        )
+        raise TypeError(
+            f"Could not locate class '{shown}'. "
+            f"{_THREE_WAYS.replace('Name', class_name)}"
+        )
+    return found
+
+
+def deserialize_keras_object(
+    config: Any,
+    custom_objects: dict[str, Any] | None = None,
+    safe_mode: bool = True,
+    **kwargs: Any,
+) -> Any:
+    """Rebuilds an object from the output of `serialize_keras_object`.
+
+    Args:
+        config: an envelope, or plain data containing envelopes.
+        custom_objects: a dict of extra classes and functions by name.
+        safe_mode: refuse Python bytecode (lambdas) in the config.
+    """
+    module_objects = kwargs.pop("module_objects", None)
+    if kwargs:
+        raise TypeError(f"Unexpected keyword arguments: {sorted(kwargs)}")
+    scoped_safe_mode = in_safe_mode()
+    if scoped_safe_mode is not None:
+        safe_mode = scoped_safe_mode
+
+    def recurse(value: Any) -> Any:
+        return deserialize_keras_object(
+            value, custom_objects, safe_mode, module_objects=module_objects
+        )
+
+    if config is None or isinstance(config, bool | int | float):
+        return config
+    if isinstance(config, str):
+        if custom_objects and config in custom_objects:
+            return custom_objects[config]
+        return config
+    if isinstance(config, list | tuple):
+        return [recurse(item) for item in config]
+    if not isinstance(config, dict):
+        raise TypeError(f"Cannot deserialize a value of type {type(config).__name__}")
+    if "class_name" not in config or "config" not in config:
+        return {key: recurse(value) for key, value in config.items()}
+
+    class_name = config["class_name"]
+    inner = config["config"]
+    special = _deserialize_special(class_name, inner, safe_mode)
+    if special is not _NOT_SPECIAL:
+        return special
+    if class_name == "function":
+        if not isinstance(inner, str):
+            raise TypeError(
+                "A function envelope's 'config' must be the function's name (a "
+                f"string). Received: config={inner!r}"
+            )
+        return resolve_function(inner, custom_objects, module_objects)
+    if not isinstance(class_name, str):
+        raise TypeError(f"'class_name' must be a string. Received: {class_name!r}")
+    cls = resolve_class(config, custom_objects, module_objects)
+    if not inspect.isclass(cls):
+        return cls
+    if not isinstance(inner, dict):
+        raise TypeError(
+            f"Expected 'config' to be a dict for {class_name}. Received: {inner!r}"
+        )
+    with object_registration.CustomObjectScope(custom_objects), SafeModeScope(
+        safe_mode
+    ):
+        try:
+            instance = cls.from_config(dict(inner))
+        except TypeError as error:
+            raise TypeError(
+                f"{cls.__name__} could not be deserialized from its config: "
+                f"{error}\nIf its __init__ takes objects (layers, models, ...) as "
+                "arguments, deserialize them explicitly in a `from_config` "
+                "classmethod, and make `get_config()` return every __init__ "
+                f"argument.\n\nconfig={inner}"
+            ) from error
+        build_config = config.get("build_config")
+        if build_config and not getattr(instance, "built", True):
+            instance.build_from_config(build_config)
+        compile_config = config.get("compile_config")
+        if compile_config and hasattr(instance, "compile_from_config"):
+            instance.compile_from_config(compile_config)
+    return instance
+
+
+_NOT_SPECIAL = object()
+
+
+def _deserialize_special(class_name: Any, inner: Any, safe_mode: bool) -> Any:
+    if class_name == "__numpy__" or class_name == "__tensor__":
+        return np.array(inner["value"], dtype=inner["dtype"])
+    if class_name == "__bytes__":
+        return inner["value"].encode("utf-8")
+    if class_name == "__slice__":
+        return slice(inner["start"], inner["stop"], inner["step"])
+    if class_name == "__ellipsis__":
+        return Ellipsis
+    if class_name == "__lambda__":
+        raise ValueError(
+            "The config contains a Python lambda (bytecode). kiln never runs "
+            "bytecode from a config: rewrite the lambda as a named function "
+            "registered with @keras.saving.register_keras_serializable()."
+        )
+    return _NOT_SPECIAL
