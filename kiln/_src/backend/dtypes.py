@@ -22,7 +22,7 @@ def standardize_dtype(dtype: Any) -> str:
     """Returns the canonical string name of ``dtype``; None means floatx()."""
     if dtype is None:
         return config.floatx()
-    if hasattr(dtype, "name") and isinstance(getattr(dtype, "name"), str):
+    if hasattr(dtype, "name") and isinstance(dtype.name, str):
         name = dtype.name
     elif isinstance(dtype, str):
         name = dtype

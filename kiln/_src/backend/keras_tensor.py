@@ -44,10 +44,7 @@ class KerasTensor:
         return jax.ShapeDtypeStruct(shape, np.dtype(self.dtype))
 
     def __repr__(self) -> str:
-        return (
-            f"<KerasTensor shape={self.shape}, dtype={self.dtype}, "
-            f"name={self.name}>"
-        )
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
     def __array__(self, *args: Any, **kwargs: Any) -> None:
         raise ValueError(

@@ -12,8 +12,6 @@ import numpy as np
 from kiln._src.api_export import keras_export
 from kiln._src.backend.variable import Variable
 
-_global_seed_generator: SeedGenerator | None = None
-
 
 @keras_export("keras.random.SeedGenerator")
 class SeedGenerator:
@@ -36,7 +34,8 @@ class SeedGenerator:
         self._initial_seed = int(seed)
         self.name = name or "seed_generator"
         self.state = Variable(
-            np.array([0, int(seed)], dtype="uint32"),
+            # Keras's layout: key data [seed, counter].
+            np.array([int(seed) % 2**32, 0], dtype="uint32"),
             dtype="uint32",
             trainable=False,
             name="seed_generator_state",
@@ -48,23 +47,43 @@ class SeedGenerator:
         return jax.random.wrap_key_data(state)
 
     def get_config(self) -> dict[str, Any]:
-        return {"seed": self._initial_seed}
+        return {"seed": self._initial_seed, "name": self.name}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> SeedGenerator:
         return cls(**config)
 
 
-def global_seed_generator() -> SeedGenerator:
-    global _global_seed_generator
-    if _global_seed_generator is None:
-        _global_seed_generator = SeedGenerator()
-    return _global_seed_generator
+class _GlobalSeeds:
+    """Unseeded draws (``seed=None``) come from here.
+
+    It counts in Python, not in a variable, so drawing while a stateless scope
+    or a trace is active still advances it; `set_random_seed` restarts it.
+    """
+
+    def __init__(self, seed: int | None = None):
+        self.seed = python_random.randint(1, int(1e9)) if seed is None else int(seed)
+        self.count = 0
+
+    def next(self) -> jax.Array:
+        self.count += 1
+        with jax.ensure_compile_time_eval():
+            return jax.random.fold_in(jax.random.key(self.seed), self.count)
+
+
+_global_seeds: _GlobalSeeds | None = None
+
+
+def global_seed_generator() -> _GlobalSeeds:
+    global _global_seeds
+    if _global_seeds is None:
+        _global_seeds = _GlobalSeeds()
+    return _global_seeds
 
 
 def reset_global_seed_generator(seed: int | None) -> None:
-    global _global_seed_generator
-    _global_seed_generator = SeedGenerator(seed) if seed is not None else None
+    global _global_seeds
+    _global_seeds = _GlobalSeeds(seed)
 
 
 def draw_seed(seed: Any) -> jax.Array:
@@ -74,10 +93,12 @@ def draw_seed(seed: Any) -> jax.Array:
     if seed is None:
         return global_seed_generator().next()
     if isinstance(seed, int | np.integer):
-        return jax.random.key(int(seed))
+        # The key Keras builds for an int seed: key data [seed, 0].
+        return jax.random.wrap_key_data(
+            np.array([int(seed) % 2**32, 0], dtype="uint32")
+        )
     if isinstance(seed, jax.Array) and jnp.issubdtype(seed.dtype, jax.dtypes.prng_key):
         return seed
     raise ValueError(
-        "`seed` must be None, an integer, or a SeedGenerator. "
-        f"Received: seed={seed!r}"
+        f"`seed` must be None, an integer, or a SeedGenerator. Received: seed={seed!r}"
     )

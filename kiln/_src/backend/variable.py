@@ -124,8 +124,10 @@ class Variable:
         return self._value
 
     def _materialize(self) -> None:
-        assert self._initializer is not None
-        value = self._initializer(self._shape, self._dtype)
+        # Drawn concretely even when first read inside a trace (a symbolic call
+        # or a jitted step), so the stored value is never a tracer.
+        with jax.ensure_compile_time_eval():
+            value = self._initializer(self._shape, self._dtype)
         self._value = self._checked(value)
         self._initializer = None
 
@@ -184,6 +186,12 @@ class Variable:
 
     def __bool__(self) -> bool:
         return bool(self.value)
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __int__(self) -> int:
+        return int(self.value)
 
     def __hash__(self) -> int:
         return id(self)

@@ -86,3 +86,19 @@ def slice(inputs, start_indices, shape):  # noqa: A001 - Keras's name
 
 def vectorized_map(function, elements):
     return jax.vmap(function)(elements)
+
+
+__all__ = [
+    "cast",
+    "cond",
+    "convert_to_numpy",
+    "convert_to_tensor",
+    "dtype",
+    "fori_loop",
+    "is_tensor",
+    "shape",
+    "slice",
+    "stop_gradient",
+    "vectorized_map",
+    "while_loop",
+]

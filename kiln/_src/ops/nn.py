@@ -99,8 +99,9 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
 def moments(x, axes, keepdims=False):
     axes = tuple(axes)
     mean = jnp.mean(x, axis=axes, keepdims=True)
-    variance = jnp.mean(jnp.square(x - jax.lax.stop_gradient(mean)), axis=axes,
-                        keepdims=True)
+    variance = jnp.mean(
+        jnp.square(x - jax.lax.stop_gradient(mean)), axis=axes, keepdims=True
+    )
     if not keepdims:
         mean = jnp.squeeze(mean, axes)
         variance = jnp.squeeze(variance, axes)
@@ -142,7 +143,35 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     output = jnp.asarray(output)
     if target.ndim == output.ndim and target.shape[-1] == 1:
         target = jnp.squeeze(target, axis=-1)
-    one_hot_target = jax.nn.one_hot(target, output.shape[axis], axis=axis,
-                                    dtype=output.dtype)
-    return categorical_crossentropy(one_hot_target, output, from_logits=from_logits,
-                                    axis=axis)
+    one_hot_target = jax.nn.one_hot(
+        target, output.shape[axis], axis=axis, dtype=output.dtype
+    )
+    return categorical_crossentropy(
+        one_hot_target, output, from_logits=from_logits, axis=axis
+    )
+
+
+__all__ = [
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "elu",
+    "gelu",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "leaky_relu",
+    "log_sigmoid",
+    "log_softmax",
+    "moments",
+    "one_hot",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "softsign",
+    "sparse_categorical_crossentropy",
+    "swish",
+]

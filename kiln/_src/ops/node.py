@@ -32,7 +32,9 @@ class Node:
         self.outputs = outputs
         self.input_tensors = [
             x
-            for x in jax.tree_util.tree_leaves((self.arguments_args, self.arguments_kwargs))
+            for x in jax.tree_util.tree_leaves(
+                (self.arguments_args, self.arguments_kwargs)
+            )
             if isinstance(x, KerasTensor)
         ]
         self.output_tensors = [

@@ -25,7 +25,9 @@ def _unwrap_variables(tree: Any) -> Any:
     )
 
 
-def op(class_name: str, family: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def op(
+    class_name: str, family: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         def call(self: Operation, *args: Any, **kwargs: Any) -> Any:
             return fn(*_unwrap_variables(args), **_unwrap_variables(kwargs))

@@ -73,7 +73,9 @@ def compute_output_spec(fn: Any, *args: Any, **kwargs: Any) -> Any:
             to_concrete, (args, kwargs), is_leaf=lambda x: isinstance(x, KerasTensor)
         )
         leaves, treedef = jax.tree_util.tree_flatten((concrete_args, concrete_kwargs))
-        dynamic = [i for i, x in enumerate(leaves) if isinstance(x, jax.ShapeDtypeStruct)]
+        dynamic = [
+            i for i, x in enumerate(leaves) if isinstance(x, jax.ShapeDtypeStruct)
+        ]
 
         def run(*dynamic_leaves: Any) -> Any:
             filled = list(leaves)
@@ -95,9 +97,7 @@ def compute_output_spec(fn: Any, *args: Any, **kwargs: Any) -> Any:
     spec_b = with_fill(_FILL_B) if has_unknown else spec_a
 
     def merge(a: Any, b: Any) -> KerasTensor:
-        shape = tuple(
-            da if da == db else None for da, db in zip(a.shape, b.shape)
-        )
+        shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
         return KerasTensor(shape, dtype=np.dtype(a.dtype).name)
 
     return jax.tree_util.tree_map(merge, spec_a, spec_b)

@@ -84,8 +84,7 @@ def register_keras_serializable(
     """
     if not isinstance(package, str) or ">" in package:
         raise ValueError(
-            "`package` must be a string without '>'. "
-            f"Received: package={package!r}"
+            f"`package` must be a string without '>'. Received: package={package!r}"
         )
 
     def decorator(obj: Any) -> Any:

@@ -191,7 +191,9 @@ def _builtin_by_class_name(module: str, class_name: str) -> Any | None:
 
 
 def _lookup_custom(
-    key: str, fallback: str | None, custom_objects: dict[str, Any] | None,
+    key: str,
+    fallback: str | None,
+    custom_objects: dict[str, Any] | None,
     module_objects: dict[str, Any] | None,
 ) -> Any | None:
     found = object_registration.get_registered_object(
@@ -202,8 +204,10 @@ def _lookup_custom(
         # custom_objects={"MyLayer": MyLayer} for a file that says
         # registered_name "Pkg>MyLayer" gets their class, not an error. Only
         # the caller's own tables are consulted for this fallback.
-        user_tables = {**(custom_objects or {}),
-                       **object_registration.scoped_custom_objects()}
+        user_tables = {
+            **(custom_objects or {}),
+            **object_registration.scoped_custom_objects(),
+        }
         found = user_tables.get(fallback)
     return found
 
@@ -218,8 +222,15 @@ def resolve_function(
     if found is None and module_objects and short in module_objects:
         found = module_objects[short]
     if found is None:
-        for family in ("activations", "losses", "metrics", "initializers",
-                       "regularizers", "constraints", "optimizers"):
+        for family in (
+            "activations",
+            "losses",
+            "metrics",
+            "initializers",
+            "regularizers",
+            "constraints",
+            "optimizers",
+        ):
             found = api_export.get_exported_object(f"keras.{family}.{short}")
             if found is not None and not inspect.isclass(found):
                 break
@@ -254,8 +265,10 @@ def resolve_class(
         if module_objects and class_name in module_objects:
             found = module_objects[class_name]
     if found is None:
-        shown = class_name if registered_name == class_name else (
-            f"{class_name}' (registered as '{registered_name}"
+        shown = (
+            class_name
+            if registered_name == class_name
+            else (f"{class_name}' (registered as '{registered_name}")
         )
         raise TypeError(
             f"Could not locate class '{shown}'. "
@@ -323,8 +336,15 @@ def deserialize_keras_object(
         raise TypeError(
             f"Expected 'config' to be a dict for {class_name}. Received: {inner!r}"
         )
-    with object_registration.CustomObjectScope(custom_objects), SafeModeScope(
-        safe_mode
+    if not callable(getattr(cls, "from_config", None)):
+        raise TypeError(
+            f"Class {cls.__name__} has no `from_config` classmethod, so it cannot "
+            "be rebuilt from a config. Add `from_config(cls, config)` (the usual "
+            "body is `return cls(**config)`)."
+        )
+    with (
+        object_registration.CustomObjectScope(custom_objects),
+        SafeModeScope(safe_mode),
     ):
         try:
             instance = cls.from_config(dict(inner))
@@ -364,3 +384,51 @@ def _deserialize_special(class_name: Any, inner: Any, safe_mode: bool) -> Any:
             "registered with @keras.saving.register_keras_serializable()."
         )
     return _NOT_SPECIAL
+
+
+def check_all_classes_resolvable(
+    config: Any, custom_objects: dict[str, Any] | None = None
+) -> None:
+    """Raises one TypeError naming *every* class or function in `config` that
+    cannot be found, with the three ways to provide them."""
+    missing: list[str] = []
+
+    def visit(value: Any) -> None:
+        if isinstance(value, list):
+            for item in value:
+                visit(item)
+            return
+        if not isinstance(value, dict):
+            return
+        class_name = value.get("class_name")
+        if isinstance(class_name, str) and "config" in value:
+            inner = value["config"]
+            if class_name == "function" and isinstance(inner, str):
+                try:
+                    resolve_function(inner, custom_objects)
+                except TypeError:
+                    missing.append(inner)
+            elif not class_name.startswith("__"):
+                try:
+                    resolve_class(value, custom_objects)
+                except TypeError:
+                    registered = value.get("registered_name")
+                    missing.append(
+                        class_name
+                        if not registered or registered == class_name
+                        else f"{class_name} (registered as '{registered}')"
+                    )
+            visit(inner)
+            return
+        for item in value.values():
+            visit(item)
+
+    visit(config)
+    if missing:
+        names = sorted(set(missing))
+        example = names[0].split(" ")[0].rpartition(">")[2]
+        raise TypeError(
+            f"Cannot load the model: {len(names)} custom class(es) or function(s) "
+            f"are unknown: {names}. kiln never imports code named in a file. "
+            f"{_THREE_WAYS.replace('Name', example)}"
+        )

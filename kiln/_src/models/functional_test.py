@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+import kiln as keras
+
+
+def test_multi_input_multi_output_lists_and_dicts():
+    a = keras.Input((3,), name="a")
+    b = keras.Input((2,), name="b")
+    shared = keras.layers.Dense(4, name="shared")
+    ha = shared(keras.layers.Dense(2, name="pa")(a))
+    hb = shared(b)
+    model = keras.Model(
+        [a, b],
+        {
+            "sum": keras.layers.Dense(1, name="s")(ha),
+            "other": keras.layers.Dense(2, name="o")(hb),
+        },
+    )
+    out = model([np.ones((5, 3)), np.ones((5, 2))])
+    assert out["sum"].shape == (5, 1) and out["other"].shape == (5, 2)
+    assert len(shared._inbound_nodes) == 2
+    by_name = model({"a": np.ones((1, 3)), "b": np.ones((1, 2))})
+    assert by_name["sum"].shape == (1, 1)
+
+
+def test_layer_order_follows_keras_map_graph():
+    # Keras orders by depth (deepest first), then by first visit from outputs.
+    a = keras.Input((2,), name="a")
+    yy = keras.layers.Dense(2, name="yy")(a)
+    zz = keras.layers.Dense(2, name="zz")(a)
+    assert [layer.name for layer in keras.Model(a, {"z_out": zz, "a_out": yy}).layers] == [
+        "a",
+        "yy",
+        "zz",
+    ]
+    assert [layer.name for layer in keras.Model(a, [zz, yy]).layers] == ["a", "zz", "yy"]
+
+
+def test_model_used_as_a_layer():
+    inner_in = keras.Input((3,))
+    inner = keras.Model(inner_in, keras.layers.Dense(2)(inner_in), name="inner")
+    x = keras.Input((3,))
+    outer = keras.Model(x, keras.layers.Dense(1)(inner(x)))
+    assert outer(np.ones((4, 3))).shape == (4, 1)
+    assert len(inner._inbound_nodes) == 2  # node 0 is the model's own
+    assert outer.layers[1] is inner
+    assert len(outer.weights) == 4
+
+
+def test_errors_for_bad_graphs_and_inputs():
+    a = keras.Input((2,), name="in_a")
+    b = keras.Input((2,), name="in_b")
+    with pytest.raises(ValueError, match="Graph disconnected"):
+        keras.Model(a, keras.layers.Dense(1)(b))
+    model = keras.Model(a, keras.layers.Dense(1)(a))
+    with pytest.raises(
+        ValueError, match=r"expected shape=\(None, 2\), found shape=\(3, 5\)"
+    ):
+        model(np.ones((3, 5)))
+    with pytest.raises(TypeError, match="KerasTensors"):
+        keras.Model(np.ones((1, 2)), a)
+    with pytest.raises(ValueError, match="unique"):
+        keras.Model(a, keras.layers.Dense(1, name="in_a")(a))
+
+
+def test_get_layer_by_name_and_index():
+    a = keras.Input((2,), name="inp")
+    model = keras.Model(a, keras.layers.Dense(1, name="out")(a))
+    assert model.get_layer("out").name == "out"
+    assert model.get_layer(index=0).name == "inp"
+    with pytest.raises(ValueError, match="No such layer: nope"):
+        model.get_layer("nope")
+    with pytest.raises(ValueError, match="only has 2 layers"):
+        model.get_layer(index=5)

@@ -1,0 +1,1 @@
+"""Learning rate schedules: callables of the optimizer step."""

@@ -1,0 +1,127 @@
+"""The one seam through which kiln's saving code touches storage.
+
+Every file kiln reads or writes goes through these functions, so a remote
+backend (fsspec: s3://, gs://, memory://) can be added here alone. Writes are
+atomic: data goes to a temporary file beside the target, is flushed to disk,
+and replaces the target with one rename, so a crash never leaves a half-written
+file where a good one was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+TEMP_PREFIX = ".kiln-tmp-"
+
+
+def fspath(path: Any) -> str:
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(
+            f"Expected a file path (str or os.PathLike). Received: {path!r}"
+        ) from None
+
+
+def exists(path: str) -> bool:
+    return os.path.exists(path)
+
+
+def isdir(path: str) -> bool:
+    return os.path.isdir(path)
+
+
+def isfile(path: str) -> bool:
+    return os.path.isfile(path)
+
+
+def listdir(path: str) -> list[str]:
+    return sorted(os.listdir(path))
+
+
+def makedirs(path: str) -> None:
+    os.makedirs(path, exist_ok=True)
+
+
+def open_read(path: str) -> IO[bytes]:
+    return open(path, "rb")
+
+
+def file_size(path: str) -> int:
+    return os.path.getsize(path)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str) -> Iterator[IO[bytes]]:
+    """Yields a binary file opened for read/write; on success it replaces
+    `path` at once, on failure it is removed and `path` is untouched."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    # The writer's pid is in the name so a later save can tell a temporary
+    # left by a killed process from one still being written.
+    handle, temp_path = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".part", dir=directory
+    )
+    try:
+        with os.fdopen(handle, "w+b") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        if os.path.exists(path):
+            # Keep the previous file's permissions, as an in-place write would.
+            os.chmod(temp_path, os.stat(path).st_mode & 0o7777)
+        else:
+            os.chmod(temp_path, 0o666 & ~_umask())
+        os.replace(temp_path, path)
+        _fsync_directory(directory)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temp_path)
+        raise
+
+
+def remove_stale_temporaries(path: str) -> None:
+    """Removes temporary files that a killed save left beside `path`."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    for name in os.listdir(directory):
+        if name.startswith(TEMP_PREFIX) and name.endswith(".part"):
+            with contextlib.suppress(OSError):
+                full = os.path.join(directory, name)
+                if _owner_is_gone(full):
+                    os.remove(full)
+
+
+def _owner_is_gone(path: str) -> bool:
+    """True when the process that created this temporary no longer runs."""
+    name = os.path.basename(path)[len(TEMP_PREFIX) :]
+    pid_text = name.split("-", 1)[0]
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(directory: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

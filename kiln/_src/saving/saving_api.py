@@ -1,0 +1,194 @@
+"""Public entry points: paths, extensions and overwrite rules, then
+`saving_lib` does the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiln._src.api_export import keras_export
+from kiln._src.saving import file_io, saving_lib
+from kiln._src.saving.errors import InvalidFileError
+
+_LEGACY_H5 = (".h5", ".hdf5")
+
+
+def _refuse_overwrite(path: str, overwrite: bool) -> None:
+    if not overwrite and file_io.exists(path):
+        raise FileExistsError(
+            f"'{path}' already exists and overwrite=False. Pass overwrite=True to "
+            "replace it, or choose another path."
+        )
+
+
+@keras_export(["keras.saving.save_model", "keras.models.save_model"])
+def save_model(
+    model: Any,
+    filepath: Any,
+    overwrite: bool = True,
+    zipped: bool | None = None,
+    **kwargs: Any,
+) -> None:
+    """Saves a model (architecture, weights, compile state and optimizer) as a
+    `.keras` zip, or as a directory with ``zipped=False``.
+
+    The write is atomic: the file appears complete or not at all, and an
+    interrupted save leaves any previous file intact.
+
+    Args:
+        model: the model to save.
+        filepath: a path ending in ``.keras`` (or a directory when
+            ``zipped=False``).
+        overwrite: whether to replace an existing file.
+        zipped: False writes an unzipped directory.
+    """
+    from kiln._src.models.model import Model
+
+    kwargs.pop("save_format", None)  # deprecated in Keras 3; ignored
+    if kwargs:
+        raise ValueError(
+            "save_model() got unexpected keyword arguments "
+            f"{sorted(kwargs)}. Received: kwargs={kwargs}"
+        )
+    if not isinstance(model, Model):
+        raise TypeError(
+            "save_model() expects a kiln Model (Sequential, Functional or "
+            f"subclassed). Received: model of type {type(model).__name__}"
+        )
+    path = file_io.fspath(filepath)
+    if zipped is None:
+        zipped = True
+    if path.endswith(_LEGACY_H5):
+        raise ValueError(
+            "kiln does not write the legacy Keras 2 HDF5 model format. Save to a "
+            f"'.keras' file instead. Received: filepath={path}"
+        )
+    if zipped and not path.endswith(".keras"):
+        raise ValueError(
+            "Invalid filepath extension for saving. Please add the `.keras` "
+            "extension (or pass zipped=False to save an unzipped directory). "
+            f"Received: filepath={path}"
+        )
+    if not zipped and path.endswith(".keras"):
+        raise ValueError(
+            "When zipped=False the path names a directory and must not end in "
+            f"'.keras'. Received: filepath={path}"
+        )
+    _refuse_overwrite(path, overwrite)
+    if zipped:
+        saving_lib.save_model_to_archive(model, path)
+    else:
+        saving_lib.save_model_to_directory(model, path)
+
+
+@keras_export(["keras.saving.load_model", "keras.models.load_model"])
+def load_model(
+    filepath: Any,
+    custom_objects: dict[str, Any] | None = None,
+    compile: bool = True,
+    safe_mode: bool = True,
+) -> Any:
+    """Loads a model saved with `save_model` (by kiln or by Keras 3).
+
+    Args:
+        filepath: a `.keras` file, or a directory saved with ``zipped=False``.
+        custom_objects: ``{name: class_or_function}`` for custom objects.
+        compile: whether to compile the model as it was when saved.
+        safe_mode: refuse Python bytecode (lambdas) in the file. kiln never
+            imports modules named by a file, in either mode.
+    """
+    path = file_io.fspath(filepath)
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise TypeError(
+            "`custom_objects` must be a dict {name: class_or_function}. "
+            f"Received: custom_objects={custom_objects!r}"
+        )
+    if file_io.isdir(path):
+        if not file_io.exists(f"{path}/config.json"):
+            raise ValueError(
+                f"'{path}' is a directory without config.json, so it is not a "
+                "model saved with zipped=False."
+            )
+    elif path.endswith(".keras"):
+        if not file_io.exists(path):
+            raise FileNotFoundError(
+                f"File not found: filepath={path}. Please ensure the file is an "
+                "accessible `.keras` zip file."
+            )
+    elif path.endswith(_LEGACY_H5):
+        raise ValueError(
+            "kiln does not load legacy Keras 2 HDF5 model files (.h5). Load it in "
+            f"Keras and re-save it as '.keras'. Received: filepath={path}"
+        )
+    else:
+        raise ValueError(
+            f"File format not supported: filepath={path}. kiln loads '.keras' "
+            "files and directories saved with zipped=False."
+        )
+    return saving_lib.load_model_from_path(path, custom_objects, compile, safe_mode)
+
+
+@keras_export("keras.saving.save_weights")
+def save_weights(
+    model: Any,
+    filepath: Any,
+    overwrite: bool = True,
+    max_shard_size: Any = None,
+    **kwargs: Any,
+) -> None:
+    """Saves only the weights (and optimizer state) to a `.weights.h5` file."""
+    path = file_io.fspath(filepath)
+    if max_shard_size is not None:
+        raise NotImplementedError(
+            "Sharded weights (max_shard_size) are not supported by kiln yet."
+        )
+    if kwargs:
+        raise ValueError(f"Unexpected keyword arguments: {sorted(kwargs)}")
+    if not path.endswith(".weights.h5"):
+        raise ValueError(
+            f"The filename must end in `.weights.h5`. Received: filepath={path}"
+        )
+    if not model.built:
+        raise ValueError(
+            f"You are calling save_weights() on model '{model.name}', which has "
+            "not been built yet: it has no weights to save. Call the model on "
+            "data, or call `model.build(input_shape)` first."
+        )
+    _refuse_overwrite(path, overwrite)
+    saving_lib.save_weights_file(model, path)
+
+
+@keras_export("keras.saving.load_weights")
+def load_weights(
+    model: Any, filepath: Any, skip_mismatch: bool = False, **kwargs: Any
+) -> None:
+    """Loads weights from a `.weights.h5` or `.keras` file into a built model.
+
+    Args:
+        skip_mismatch: warn and skip objects whose variable count or shapes
+            differ, instead of raising.
+    """
+    path = file_io.fspath(filepath)
+    if kwargs:
+        raise ValueError(f"Unexpected keyword arguments: {sorted(kwargs)}")
+    if not (path.endswith((".weights.h5", ".keras")) or file_io.isdir(path)):
+        raise ValueError(
+            "File format not supported: load_weights() reads '.weights.h5' and "
+            f"'.keras' files. Received: filepath={path}"
+        )
+    if not file_io.exists(path):
+        raise FileNotFoundError(f"File not found: filepath={path}")
+    if not model.built:
+        raise ValueError(
+            f"Model '{model.name}' must be built before loading weights into it. "
+            "Call it on data or `model.build(input_shape)` first."
+        )
+    saving_lib.load_weights_from_path(model, path, skip_mismatch)
+
+
+__all__ = [
+    "InvalidFileError",
+    "load_model",
+    "load_weights",
+    "save_model",
+    "save_weights",
+]

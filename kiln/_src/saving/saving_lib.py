@@ -1,0 +1,320 @@
+"""Saving and loading whole models (`.keras`) and weights (`.weights.h5`).
+
+Rebuild, then fill: loading rebuilds the model from ``config.json`` (variables
+are created lazily, so no initializer runs), then fills every variable from
+the weights file after checking its path, shape and dtype. A failed load
+assigns nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+import warnings
+import zipfile
+from typing import IO, Any
+
+from kiln._src.saving import file_io, saveable_walk
+from kiln._src.saving.errors import InvalidFileError
+from kiln._src.saving.h5_store import H5Reader, H5Writer
+from kiln._src.saving.zip_archive import ZipWriter, stored_member_window
+
+CONFIG_MEMBER = "config.json"
+METADATA_MEMBER = "metadata.json"
+WEIGHTS_MEMBER = "model.weights.h5"
+# The Keras release whose format kiln writes; Keras never reads this field.
+KERAS_FORMAT_VERSION = "3.15.1"
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+
+
+def _metadata() -> bytes:
+    from kiln import __version__
+
+    return json.dumps(
+        {
+            "keras_version": KERAS_FORMAT_VERSION,
+            "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+            "kiln_version": __version__,
+        }
+    ).encode("utf-8")
+
+
+def serialize_model_config(model: Any) -> bytes:
+    from kiln._src.saving.serialization_lib import serialize_keras_object
+
+    return json.dumps(serialize_keras_object(model)).encode("utf-8")
+
+
+def write_weights(model: Any, writer: H5Writer) -> None:
+    for path, obj in saveable_walk.walk(model):
+        writer.write(
+            saveable_walk.vars_path(path),
+            getattr(obj, "name", None),
+            [variable.value for variable in saveable_walk.own_variables(obj)],
+        )
+
+
+# -- saving ----------------------------------------------------------------------
+
+
+def save_model_to_archive(model: Any, path: str) -> None:
+    config = serialize_model_config(model)  # fails before any file is touched
+    with file_io.atomic_write(path) as file:
+        archive = ZipWriter(file)
+        archive.add_bytes(METADATA_MEMBER, _metadata())
+        archive.add_bytes(CONFIG_MEMBER, config)
+        window = archive.open_stream(WEIGHTS_MEMBER)
+        writer = H5Writer(window)
+        try:
+            write_weights(model, writer)
+        finally:
+            writer.close()
+        archive.close_stream()
+        archive.close()
+    file_io.remove_stale_temporaries(path)
+
+
+def save_model_to_directory(model: Any, path: str) -> None:
+    import os
+    import tempfile
+
+    config = serialize_model_config(model)
+    parent = os.path.dirname(os.path.abspath(path)) or "."
+    staging = tempfile.mkdtemp(prefix=file_io.TEMP_PREFIX, dir=parent)
+    try:
+        with open(os.path.join(staging, METADATA_MEMBER), "wb") as file:
+            file.write(_metadata())
+        with open(os.path.join(staging, CONFIG_MEMBER), "wb") as file:
+            file.write(config)
+        writer = H5Writer(os.path.join(staging, WEIGHTS_MEMBER))
+        try:
+            write_weights(model, writer)
+        finally:
+            writer.close()
+        if os.path.exists(path):
+            backup = staging + ".old"
+            os.replace(path, backup)
+            os.replace(staging, path)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def save_weights_file(model: Any, path: str) -> None:
+    with file_io.atomic_write(path) as file:
+        writer = H5Writer(file)
+        try:
+            write_weights(model, writer)
+        finally:
+            writer.close()
+    file_io.remove_stale_temporaries(path)
+
+
+# -- loading ---------------------------------------------------------------------
+
+
+class _Archive:
+    """An opened `.keras` zip or unzipped directory."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._file: IO[bytes] | None = None
+        self._zip: zipfile.ZipFile | None = None
+        if file_io.isdir(path):
+            return
+        self._file = file_io.open_read(path)
+        try:
+            self._zip = zipfile.ZipFile(self._file)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+            self._file.close()
+            size = file_io.file_size(path)
+            raise InvalidFileError(
+                f"Cannot load '{path}': it is not a valid .keras file (a .keras "
+                f"file is a zip archive; this {size}-byte file is not a readable "
+                f"zip: {error}). It may be truncated, corrupt, or another kind of "
+                "file."
+            ) from None
+
+    def read_member(self, name: str, limit: int) -> bytes:
+        if self._zip is None:
+            import os
+
+            member_path = os.path.join(self.path, name)
+            if not file_io.isfile(member_path):
+                raise InvalidFileError(f"'{self.path}' has no {name}.")
+            with file_io.open_read(member_path) as file:
+                data = file.read(limit + 1)
+        else:
+            try:
+                info = self._zip.getinfo(name)
+            except KeyError:
+                raise InvalidFileError(
+                    f"'{self.path}' has no member '{name}': it is not a complete "
+                    ".keras file."
+                ) from None
+            if info.file_size > limit:
+                raise InvalidFileError(
+                    f"Member '{name}' of '{self.path}' declares {info.file_size} "
+                    f"bytes, over the {limit}-byte limit."
+                )
+            with self._zip.open(info) as member:
+                data = member.read(limit + 1)
+        if len(data) > limit:
+            raise InvalidFileError(f"Member '{name}' of '{self.path}' is too large.")
+        return data
+
+    def weights_reader(self) -> H5Reader:
+        description = f"'{self.path}' member '{WEIGHTS_MEMBER}'"
+        if self._zip is None:
+            import os
+
+            member_path = os.path.join(self.path, WEIGHTS_MEMBER)
+            if not file_io.isfile(member_path):
+                raise InvalidFileError(f"'{self.path}' has no {WEIGHTS_MEMBER}.")
+            return H5Reader(member_path, description)
+        try:
+            info = self._zip.getinfo(WEIGHTS_MEMBER)
+        except KeyError:
+            raise InvalidFileError(
+                f"'{self.path}' has no member '{WEIGHTS_MEMBER}'."
+            ) from None
+        if info.compress_type == zipfile.ZIP_STORED:
+            window = stored_member_window(self._file, self._zip, info)
+            return H5Reader(window, description)
+        return H5Reader(self._zip.open(info), description)
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+        if self._file is not None:
+            self._file.close()
+
+
+def _parse_config(data: bytes, where: str) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidFileError(f"{where} is not valid JSON: {error}") from None
+
+
+def load_model_from_path(
+    path: str, custom_objects: dict[str, Any] | None, compile: bool, safe_mode: bool
+) -> Any:
+    from kiln._src.saving.serialization_lib import (
+        check_all_classes_resolvable,
+        deserialize_keras_object,
+    )
+
+    archive = _Archive(path)
+    try:
+        config = _parse_config(
+            archive.read_member(CONFIG_MEMBER, MAX_CONFIG_BYTES),
+            f"'{path}' member '{CONFIG_MEMBER}'",
+        )
+        if not isinstance(config, dict):
+            raise InvalidFileError(
+                f"'{path}' member '{CONFIG_MEMBER}' must hold a JSON object."
+            )
+        if not compile:
+            config = {k: v for k, v in config.items() if k != "compile_config"}
+        check_all_classes_resolvable(config, custom_objects)
+        model = deserialize_keras_object(
+            config, custom_objects=custom_objects, safe_mode=safe_mode
+        )
+        reader = archive.weights_reader()
+        try:
+            load_weights_into(model, reader, skip_mismatch=False)
+        finally:
+            reader.close()
+    finally:
+        archive.close()
+    return model
+
+
+def load_weights_from_path(model: Any, path: str, skip_mismatch: bool) -> None:
+    if path.endswith(".keras") or file_io.isdir(path):
+        archive = _Archive(path)
+        try:
+            reader = archive.weights_reader()
+            try:
+                load_weights_into(model, reader, skip_mismatch)
+            finally:
+                reader.close()
+        finally:
+            archive.close()
+        return
+    reader = H5Reader(path, f"'{path}'")
+    try:
+        load_weights_into(model, reader, skip_mismatch)
+    finally:
+        reader.close()
+
+
+def load_weights_into(model: Any, reader: H5Reader, skip_mismatch: bool) -> None:
+    """Checks and reads every variable, then assigns them all (or none)."""
+    from kiln._src.layers.layer import Layer
+
+    assignments: list[tuple[Any, Any]] = []
+    failures: list[tuple[Any, str]] = []
+    for path, obj in saveable_walk.walk(model):
+        group = saveable_walk.vars_path(path)
+        variables = saveable_walk.own_variables(obj)
+        keys = reader.keys(group)
+        if len(keys) != len(variables):
+            if not isinstance(obj, Layer):
+                warnings.warn(
+                    f"Skipping variable loading for optimizer '{obj.name}', because "
+                    f"it has {len(variables)} variables whereas the saved optimizer "
+                    f"has {len(keys)} variables.",
+                    stacklevel=3,
+                )
+                continue
+            if not obj.built and keys:
+                message = (
+                    f"Layer '{obj.name}' was never built and thus it doesn't have "
+                    f"any variables. However the weights file lists {len(keys)} "
+                    f"variables for this layer (at '{group}'). Build the layer "
+                    "before loading (call it on data, or give it a `build_config` "
+                    "by defining `build()`)."
+                )
+            else:
+                message = (
+                    f"Layer '{obj.name}' expected {len(variables)} variables, but "
+                    f"received {len(keys)} variables during loading (at '{group}'). "
+                    f"Expected: {[v.name for v in variables]}"
+                )
+            failures.append((obj, message))
+            continue
+        own: list[tuple[Any, Any]] = []
+        try:
+            for index, variable in enumerate(variables):
+                array = reader.read(group, str(index), variable.shape, variable.dtype)
+                own.append((variable, array))
+            assignments.extend(own)
+        except InvalidFileError as error:
+            if "has shape" in str(error):
+                failures.append(
+                    (
+                        obj,
+                        f"Cannot load weights into variable '{variable.path}': "
+                        f"expected shape {variable.shape}. {error}",
+                    )
+                )
+            else:
+                raise
+    if failures and not skip_mismatch:
+        first_object, first_message = failures[0]
+        raise ValueError(
+            f"A total of {len(failures)} objects could not be loaded. Example "
+            f"error message for object {first_object}:\n\n{first_message}\n\n"
+            "List of objects that could not be loaded:\n"
+            f"{[obj for obj, _ in failures]}"
+        )
+    for obj, message in failures:
+        warnings.warn(f"Skipping loading weights for {obj}: {message}", stacklevel=3)
+    for variable, array in assignments:
+        variable.assign(array)

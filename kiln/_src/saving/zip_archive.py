@@ -1,0 +1,335 @@
+"""A minimal ZIP writer and an in-place member reader for `.keras` files.
+
+Writing: small members are added from bytes; the weights member is *streamed*:
+its local header is written with room for the sizes, h5py writes straight into
+a seekable window of the output file, then the header is patched with the size
+and CRC-32. No copy of the weights is ever held in memory or in a second file.
+Members are STORED (uncompressed) like Keras's, with fixed timestamps so that
+saving the same model twice gives identical bytes.
+
+Reading: `zipfile` parses the directory; a STORED member is then exposed as a
+read-only window of the archive, so h5py reads the weights in place.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from typing import IO, Any
+
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END_RECORD = struct.Struct("<IHHHHIIH")
+_ZIP64_END_RECORD = struct.Struct("<IQHHIIQQQQ")
+_ZIP64_LOCATOR = struct.Struct("<IIQI")
+_DOS_DATE_1980 = (1 << 5) | 1  # 1980-01-01
+_DOS_TIME_MIDNIGHT = 0
+_MAX32 = 0xFFFFFFFF
+_PADDING_EXTRA_ID = 0xD935  # alignment padding, ignored by readers
+_ZIP64_EXTRA_ID = 0x0001
+_STREAM_EXTRA_SIZE = 20  # room for a ZIP64 extra field (4 + 16 bytes)
+_ALIGNMENT = 64
+_CHUNK = 8 * 1024 * 1024
+
+
+class _Member:
+    def __init__(
+        self, name: bytes, header_offset: int, crc: int, size: int, external_attr: int
+    ):
+        self.name = name
+        self.header_offset = header_offset
+        self.crc = crc
+        self.size = size
+        self.external_attr = external_attr
+
+
+class ZipWriter:
+    """Writes a STORED zip to a seekable binary file (which it does not close)."""
+
+    def __init__(self, file: IO[bytes]):
+        self._file = file
+        self._members: list[_Member] = []
+        self._streaming: tuple[_Member, int] | None = None
+        self._file.seek(0)
+        self._file.truncate()
+
+    def add_bytes(self, name: str, data: bytes, mode: int = 0o600) -> None:
+        self._check_idle()
+        encoded = _encode_name(name)
+        offset = self._file.tell()
+        crc = zlib.crc32(data)
+        size = len(data)
+        extra = b""
+        if size >= _MAX32:
+            extra = struct.pack("<HHQQ", _ZIP64_EXTRA_ID, 16, size, size)
+        stored_size = _MAX32 if size >= _MAX32 else size
+        self._file.write(
+            _LOCAL_HEADER.pack(
+                0x04034B50,
+                45 if extra else 20,
+                _flags(name),
+                0,
+                _DOS_TIME_MIDNIGHT,
+                _DOS_DATE_1980,
+                crc,
+                stored_size,
+                stored_size,
+                len(encoded),
+                len(extra),
+            )
+        )
+        self._file.write(encoded + extra)
+        self._file.write(data)
+        self._members.append(_Member(encoded, offset, crc, size, mode << 16))
+
+    def open_stream(self, name: str, mode: int = 0o600) -> _Window:
+        """Starts a member whose bytes are written through the returned
+        seekable window; call `close_stream()` when done."""
+        self._check_idle()
+        encoded = _encode_name(name)
+        offset = self._file.tell()
+        header_size = _LOCAL_HEADER.size + len(encoded) + _STREAM_EXTRA_SIZE
+        # Pad the extra field so that member data starts on an aligned offset.
+        padding = (-(offset + header_size + 4)) % _ALIGNMENT
+        extra_size = _STREAM_EXTRA_SIZE + 4 + padding
+        self._file.write(b"\0" * (_LOCAL_HEADER.size + len(encoded) + extra_size))
+        data_start = self._file.tell()
+        member = _Member(encoded, offset, 0, 0, mode << 16)
+        member.extra_size = extra_size  # type: ignore[attr-defined]
+        self._streaming = (member, data_start)
+        return _Window(self._file, data_start, writable=True)
+
+    def close_stream(self) -> None:
+        if self._streaming is None:
+            raise RuntimeError("No member is being streamed.")
+        member, data_start = self._streaming
+        self._file.seek(0, io.SEEK_END)
+        end = self._file.tell()
+        size = end - data_start
+        crc = 0
+        self._file.seek(data_start)
+        remaining = size
+        while remaining:
+            chunk = self._file.read(min(_CHUNK, remaining))
+            if not chunk:
+                raise OSError("The archive shrank while it was being written.")
+            crc = zlib.crc32(chunk, crc)
+            remaining -= len(chunk)
+        member.crc, member.size = crc, size
+        extra_size = member.extra_size  # type: ignore[attr-defined]
+        if size >= _MAX32:
+            extra = struct.pack("<HHQQ", _ZIP64_EXTRA_ID, 16, size, size)
+        else:
+            extra = b""
+        filler = extra_size - len(extra) - 4
+        extra += struct.pack("<HH", _PADDING_EXTRA_ID, filler) + b"\0" * filler
+        stored_size = _MAX32 if size >= _MAX32 else size
+        self._file.seek(member.header_offset)
+        self._file.write(
+            _LOCAL_HEADER.pack(
+                0x04034B50,
+                45 if size >= _MAX32 else 20,
+                _flags(member.name.decode()),
+                0,
+                _DOS_TIME_MIDNIGHT,
+                _DOS_DATE_1980,
+                crc,
+                stored_size,
+                stored_size,
+                len(member.name),
+                len(extra),
+            )
+        )
+        self._file.write(member.name + extra)
+        self._file.seek(end)
+        self._members.append(member)
+        self._streaming = None
+
+    def close(self) -> None:
+        """Writes the central directory (with ZIP64 records when needed)."""
+        self._check_idle()
+        directory_start = self._file.tell()
+        for member in self._members:
+            zip64_fields = []
+            size32 = member.size
+            offset32 = member.header_offset
+            if member.size >= _MAX32:
+                zip64_fields += [member.size, member.size]
+                size32 = _MAX32
+            if member.header_offset >= _MAX32:
+                zip64_fields.append(member.header_offset)
+                offset32 = _MAX32
+            extra = b""
+            if zip64_fields:
+                extra = struct.pack(
+                    f"<HH{len(zip64_fields)}Q",
+                    _ZIP64_EXTRA_ID,
+                    8 * len(zip64_fields),
+                    *zip64_fields,
+                )
+            version = 45 if zip64_fields else 20
+            self._file.write(
+                _CENTRAL_HEADER.pack(
+                    0x02014B50,
+                    (3 << 8) | version,
+                    version,
+                    _flags(member.name.decode()),
+                    0,
+                    _DOS_TIME_MIDNIGHT,
+                    _DOS_DATE_1980,
+                    member.crc,
+                    size32,
+                    size32,
+                    len(member.name),
+                    len(extra),
+                    0,
+                    0,
+                    0,
+                    member.external_attr,
+                    offset32,
+                )
+            )
+            self._file.write(member.name + extra)
+        directory_end = self._file.tell()
+        directory_size = directory_end - directory_start
+        count = len(self._members)
+        if count >= 0xFFFF or directory_start >= _MAX32 or directory_size >= _MAX32:
+            self._file.write(
+                _ZIP64_END_RECORD.pack(
+                    0x06064B50,
+                    44,
+                    (3 << 8) | 45,
+                    45,
+                    0,
+                    0,
+                    count,
+                    count,
+                    directory_size,
+                    directory_start,
+                )
+            )
+            self._file.write(_ZIP64_LOCATOR.pack(0x07064B50, 0, directory_end, 1))
+            self._file.write(
+                _END_RECORD.pack(0x06054B50, 0, 0, 0xFFFF, 0xFFFF, _MAX32, _MAX32, 0)
+            )
+        else:
+            self._file.write(
+                _END_RECORD.pack(
+                    0x06054B50, 0, 0, count, count, directory_size, directory_start, 0
+                )
+            )
+        self._file.truncate()
+
+    def _check_idle(self) -> None:
+        if self._streaming is not None:
+            raise RuntimeError("Close the streamed member before adding another.")
+
+
+def _encode_name(name: str) -> bytes:
+    if name.startswith("/") or ".." in name.split("/"):
+        raise ValueError(f"Invalid archive member name: {name!r}")
+    return name.encode("utf-8")
+
+
+def _flags(name: str) -> int:
+    return 0 if name.isascii() else 0x800
+
+
+class _Window(io.RawIOBase):
+    """A seekable view of ``file[start:start+length]`` (length None: to EOF)."""
+
+    def __init__(
+        self,
+        file: IO[bytes],
+        start: int,
+        length: int | None = None,
+        writable: bool = False,
+    ):
+        super().__init__()
+        self._file = file
+        self._start = start
+        self._length = length
+        self._position = 0
+        self._writable = writable
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return self._writable
+
+    def seekable(self) -> bool:
+        return True
+
+    def _size(self) -> int:
+        if self._length is not None:
+            return self._length
+        self._file.seek(0, io.SEEK_END)
+        return self._file.tell() - self._start
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            position = offset
+        elif whence == io.SEEK_CUR:
+            position = self._position + offset
+        else:
+            position = self._size() + offset
+        if position < 0:
+            raise ValueError("Negative seek position.")
+        self._position = position
+        return position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        wanted = len(view)
+        if self._length is not None:
+            wanted = max(0, min(wanted, self._length - self._position))
+        if wanted == 0:
+            return 0
+        self._file.seek(self._start + self._position)
+        count = self._file.readinto(view[:wanted])
+        count = count or 0
+        self._position += count
+        self.bytes_read += count
+        return count
+
+    def write(self, data: Any) -> int:
+        if not self._writable:
+            raise io.UnsupportedOperation("This archive window is read-only.")
+        self._file.seek(self._start + self._position)
+        count = self._file.write(data)
+        self._position += count
+        return count
+
+    def truncate(self, size: int | None = None) -> int:
+        if not self._writable:
+            raise io.UnsupportedOperation("This archive window is read-only.")
+        size = self._position if size is None else size
+        self._file.truncate(self._start + size)
+        return size
+
+    def flush(self) -> None:
+        self._file.flush()
+
+
+def stored_member_window(
+    file: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo
+) -> _Window:
+    """A read-only window on a STORED member's bytes inside `file`."""
+    file.seek(info.header_offset)
+    header = file.read(_LOCAL_HEADER.size)
+    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(
+            f"Member {info.filename!r}: bad local header at offset "
+            f"{info.header_offset}."
+        )
+    fields = _LOCAL_HEADER.unpack(header)
+    name_length, extra_length = fields[9], fields[10]
+    data_start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+    return _Window(file, data_start, info.file_size)
