@@ -19,7 +19,9 @@ def test_clone_model_has_same_architecture_and_fresh_weights():
     model = _simple_model()
     new_model = keras.models.clone_model(model)
     assert new_model is not model
-    assert [type(layer) for layer in new_model.layers] == [type(layer) for layer in model.layers]
+    assert [type(layer) for layer in new_model.layers] == [
+        type(layer) for layer in model.layers
+    ]
     assert [w.shape for w in new_model.weights] == [w.shape for w in model.weights]
     assert not np.array_equal(new_model.weights[0].numpy(), model.weights[0].numpy())
     assert not new_model.compiled  # no compilation information
@@ -49,7 +51,9 @@ def test_sequential_get_config_from_config():
     config = model.get_config()
     new_model = keras.Sequential.from_config(config)
     assert new_model.get_config() == config
-    assert [layer.name for layer in new_model.layers] == [layer.name for layer in model.layers]
+    assert [layer.name for layer in new_model.layers] == [
+        layer.name for layer in model.layers
+    ]
 
 
 def test_functional_get_config_from_config():

@@ -29,12 +29,10 @@ def test_layer_order_follows_keras_map_graph():
     a = keras.Input((2,), name="a")
     yy = keras.layers.Dense(2, name="yy")(a)
     zz = keras.layers.Dense(2, name="zz")(a)
-    assert [layer.name for layer in keras.Model(a, {"z_out": zz, "a_out": yy}).layers] == [
-        "a",
-        "yy",
-        "zz",
-    ]
-    assert [layer.name for layer in keras.Model(a, [zz, yy]).layers] == ["a", "zz", "yy"]
+    by_dict = keras.Model(a, {"z_out": zz, "a_out": yy})
+    assert [layer.name for layer in by_dict.layers] == ["a", "yy", "zz"]
+    by_list = keras.Model(a, [zz, yy])
+    assert [layer.name for layer in by_list.layers] == ["a", "zz", "yy"]
 
 
 def test_model_used_as_a_layer():
