@@ -33,6 +33,8 @@ class KerasTensor:
         self.sparse = sparse
         self.name = name
         self._keras_history = record_history
+        # The symbolic mask of this tensor (e.g. after Embedding(mask_zero=True)).
+        self._keras_mask: KerasTensor | None = None
 
     @property
     def ndim(self) -> int:

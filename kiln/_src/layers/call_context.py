@@ -13,6 +13,9 @@ class CallContext:
     def __init__(self, training: bool | None):
         self.training = training
         self.losses: list[Any] = []
+        # Masks of the last model outputs computed in this call (the outermost
+        # model finishes last, so its outputs' masks are what remains).
+        self.output_masks: Any = None
 
 
 def get_call_context() -> CallContext | None:

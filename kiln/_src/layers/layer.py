@@ -499,6 +499,9 @@ class Layer(Operation):
 
         if not self.built:
             self._maybe_build(args, kwargs)
+        input_masks = input_mask_structure(args[0])
+        has_mask = input_masks is not None
+        pass_mask = has_mask and self._call_has_mask_arg and "mask" not in kwargs
 
         def run(*call_args: Any, **call_kwargs: Any) -> Any:
             if self._call_has_training_arg and training is not None:
@@ -506,8 +509,16 @@ class Layer(Operation):
             with call_context.call_context_scope(call_context.CallContext(training)):
                 return self.call(*call_args, **call_kwargs)
 
-        outputs = compute_output_spec(run, *args, **kwargs)
+        call_kwargs = dict(kwargs)
+        if pass_mask:
+            call_kwargs["mask"] = input_masks
+        outputs = compute_output_spec(run, *args, **call_kwargs)
         Node(self, call_args=args, call_kwargs=kwargs, outputs=outputs)
+        if self._propagates_masks() and (
+            has_mask or type(self).compute_mask is not Layer.compute_mask
+        ):
+            output_mask = compute_output_spec(self.compute_mask, args[0], input_masks)
+            attach_masks(outputs, output_mask)
         return outputs
 
     def call(self, *args: Any, **kwargs: Any) -> Any:
@@ -522,12 +533,14 @@ class Layer(Operation):
         non_trainable_variables: list[Any],
         *args: Any,
         return_losses: bool = False,
+        return_masks: bool = False,
         **kwargs: Any,
     ) -> Any:
         """Calls the layer as a pure function of the given variable values.
 
-        Returns ``(outputs, non_trainable_values)`` (and the losses added
-        during the call when `return_losses`).
+        Returns ``(outputs, non_trainable_values)``, then the losses added
+        during the call when `return_losses`, then the outputs' masks (None
+        when there are none) when `return_masks`.
         """
         trainable = self.trainable_variables
         non_trainable = self.non_trainable_variables
@@ -539,14 +552,30 @@ class Layer(Operation):
             outputs = self(*args, **kwargs)
             losses = context.losses + self._weight_regularization_losses()
             new_non_trainable = [scope.get_current_value(v) for v in non_trainable]
+        result = (outputs, new_non_trainable)
         if return_losses:
-            return outputs, new_non_trainable, losses
-        return outputs, new_non_trainable
+            result += (losses,)
+        if return_masks:
+            result += (context.output_masks,)
+        return result
 
     def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
         from kiln._src.ops.operation import compute_output_spec
 
         return compute_output_spec(self.call, *args, **kwargs)
+
+    def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
+        """The mask of this layer's output (which timesteps are real).
+
+        By default a layer that `supports_masking` passes its input's mask on
+        unchanged, and any other layer drops it.
+        """
+        return previous_mask if self.supports_masking else None
+
+    def _propagates_masks(self) -> bool:
+        return (
+            self.supports_masking or type(self).compute_mask is not Layer.compute_mask
+        )
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         spec = self.compute_output_spec(KerasTensor(input_shape))
@@ -625,6 +654,31 @@ class Layer(Operation):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def input_mask_structure(inputs: Any) -> Any:
+    """The symbolic masks of `inputs` (same structure), or None if none has one."""
+    leaves = jax.tree_util.tree_leaves(inputs, is_leaf=_is_tensor_like)
+    if not any(getattr(x, "_keras_mask", None) is not None for x in leaves):
+        return None
+    return jax.tree_util.tree_map(
+        lambda x: getattr(x, "_keras_mask", None), inputs, is_leaf=_is_tensor_like
+    )
+
+
+def attach_masks(outputs: Any, masks: Any) -> None:
+    """Sets ``_keras_mask`` on symbolic outputs (one mask for all, or one each)."""
+    flat_outputs = jax.tree_util.tree_leaves(outputs, is_leaf=_is_tensor_like)
+    flat_masks = jax.tree_util.tree_leaves(masks, is_leaf=_is_tensor_like)
+    if len(flat_masks) == len(flat_outputs):
+        pairs = zip(flat_outputs, flat_masks)
+    elif len(flat_masks) == 1:
+        pairs = ((output, flat_masks[0]) for output in flat_outputs)
+    else:
+        return
+    for output, mask in pairs:
+        if isinstance(output, KerasTensor):
+            output._keras_mask = mask
 
 
 _UNTRACKED_ATTRIBUTES = frozenset(

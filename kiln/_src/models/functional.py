@@ -8,6 +8,7 @@ import jax
 
 from kiln._src.api_export import keras_export
 from kiln._src.backend.keras_tensor import KerasTensor
+from kiln._src.layers import call_context
 from kiln._src.layers.core.input_layer import InputLayer
 from kiln._src.layers.layer import Layer
 from kiln._src.models.graph import flatten_structure, map_graph
@@ -62,6 +63,14 @@ class Functional(Model):
         self._network_node_ids = {
             id(node) for nodes in nodes_by_depth.values() for node in nodes
         }
+        # Masks are tracked at run time only when some tensor of the graph has
+        # one (e.g. after Embedding(mask_zero=True)), so plain graphs pay nothing.
+        self._uses_masks = any(
+            getattr(tensor, "_keras_mask", None) is not None
+            for nodes in nodes_by_depth.values()
+            for node in nodes
+            for tensor in node.output_tensors
+        )
         # Node 0 of a Functional is its own inputs -> outputs node (Keras
         # numbers a nested model's calls from 1, and files rely on it).
         self._inbound_nodes.append(_InternalNode(self))
@@ -190,6 +199,30 @@ class Functional(Model):
 
     def build_from_config(self, config: dict[str, Any]) -> None:
         return None
+
+
+def _mask_structure(argument: Any, masks: dict[int, Any]) -> Any:
+    leaves = jax.tree_util.tree_leaves(argument, is_leaf=_is_kt)
+    if not any(id(x) in masks for x in leaves if _is_kt(x)):
+        return None
+    return jax.tree_util.tree_map(
+        lambda x: masks.get(id(x)) if _is_kt(x) else None, argument, is_leaf=_is_kt
+    )
+
+
+def _record_masks(
+    tensors: list[KerasTensor], output_masks: Any, masks: dict[int, Any]
+) -> None:
+    if output_masks is None:
+        return
+    flat = jax.tree_util.tree_leaves(output_masks, is_leaf=lambda x: x is None)
+    if len(flat) == len(tensors):
+        pairs = zip(tensors, flat)
+    else:
+        pairs = ((tensor, flat[0]) for tensor in tensors)
+    for tensor, mask in pairs:
+        if mask is not None:
+            masks[id(tensor)] = mask
 
 
 class _InternalNode(Node):

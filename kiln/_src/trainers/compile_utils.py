@@ -76,7 +76,9 @@ class CompileLoss:
                 )
             self.losses.append((loss_object, 1.0 if weight is None else float(weight)))
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+    def __call__(
+        self, y_true: Any, y_pred: Any, sample_weight: Any = None, masks: Any = None
+    ) -> Any:
         targets = flatten_outputs(y_true, self.output_names)
         predictions = flatten_outputs(y_pred, self.output_names)
         weights = (

@@ -181,11 +181,16 @@ class Trainer:
 
     # -- the pure steps ------------------------------------------------------------
     def _compute_loss(
-        self, y: Any, y_pred: Any, sample_weight: Any, extra: list[Any]
+        self,
+        y: Any,
+        y_pred: Any,
+        sample_weight: Any,
+        extra: list[Any],
+        masks: Any = None,
     ) -> Any:
         loss = jnp.zeros((), dtype="float32")
         if self._compile_loss is not None:
-            loss = self._compile_loss(y, y_pred, sample_weight)
+            loss = self._compile_loss(y, y_pred, sample_weight, masks)
         for term in extra:
             loss = loss + jnp.asarray(term, dtype="float32")
         return loss
@@ -220,10 +225,15 @@ class Trainer:
         x, y, sample_weight = batch
 
         def loss_fn(trainable: list[Any]) -> Any:
-            y_pred, non_trainable, extra = self.stateless_call(
-                trainable, state["non_trainable"], x, training=True, return_losses=True
+            y_pred, non_trainable, extra, masks = self.stateless_call(
+                trainable,
+                state["non_trainable"],
+                x,
+                training=True,
+                return_losses=True,
+                return_masks=True,
             )
-            loss = self._compute_loss(y, y_pred, sample_weight, extra)
+            loss = self._compute_loss(y, y_pred, sample_weight, extra, masks)
             # The optimizer unscales the gradients when loss_scale_factor is set.
             return self.optimizer.scale_loss(loss), (loss, y_pred, non_trainable)
 
@@ -247,14 +257,15 @@ class Trainer:
 
     def _test_step(self, state: dict[str, Any], batch: tuple[Any, Any, Any]) -> Any:
         x, y, sample_weight = batch
-        y_pred, _, extra = self.stateless_call(
+        y_pred, _, extra, masks = self.stateless_call(
             state["trainable"],
             state["non_trainable"],
             x,
             training=False,
             return_losses=True,
+            return_masks=True,
         )
-        loss = self._compute_loss(y, y_pred, sample_weight, extra)
+        loss = self._compute_loss(y, y_pred, sample_weight, extra, masks)
         metric_values, logs = self._update_metrics(
             state["metrics"], loss, x, y, y_pred, sample_weight
         )
