@@ -1,27 +1,11 @@
-"""`kiln.layers`: the building blocks of models."""
+"""`kiln.layers`: the building blocks of models.
 
-from kiln._src.layers.activations.activation import Activation
-from kiln._src.layers.core.dense import Dense
-from kiln._src.layers.core.identity import Identity
-from kiln._src.layers.core.input_layer import Input, InputLayer
-from kiln._src.layers.input_spec import InputSpec
-from kiln._src.layers.layer import Layer
-from kiln._src.layers.regularization.dropout import Dropout
-from kiln._src.layers.reshaping.flatten import Flatten
-from kiln._src.layers.reshaping.reshape import Reshape
-from kiln._src.layers.serialization import deserialize, serialize
+Every class or function registered as ``keras.layers.<Name>`` in kiln's export
+table is available here under that name (Dense, Conv2D, LSTM, ..., plus
+`Input`, `InputSpec`, `serialize` and `deserialize`).
+"""
 
-__all__ = [
-    "Activation",
-    "Dense",
-    "Dropout",
-    "Flatten",
-    "Identity",
-    "Input",
-    "InputLayer",
-    "InputSpec",
-    "Layer",
-    "Reshape",
-    "deserialize",
-    "serialize",
-]
+from kiln._src.layers.registry import public_layer_objects as _public_layer_objects
+
+globals().update(_public_layer_objects())
+__all__ = sorted(_public_layer_objects())

@@ -12,11 +12,9 @@ from kiln._src.saving.serialization_lib import (
 
 
 def _layer_objects() -> dict[str, Any]:
-    return {
-        name.rpartition(".")[2]: api_export.get_exported_object(name)
-        for name in api_export.exported_names()
-        if name.startswith("keras.layers.")
-    }
+    from kiln._src.layers.registry import public_layer_objects
+
+    return public_layer_objects()
 
 
 @api_export.keras_export("keras.layers.serialize")

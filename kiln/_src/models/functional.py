@@ -8,7 +8,6 @@ import jax
 
 from kiln._src.api_export import keras_export
 from kiln._src.backend.keras_tensor import KerasTensor
-from kiln._src.layers import call_context
 from kiln._src.layers.core.input_layer import InputLayer
 from kiln._src.layers.layer import Layer
 from kiln._src.models.graph import flatten_structure, map_graph
