@@ -90,8 +90,19 @@ def _timed_median(function: Any, calls: int) -> float:
     return h.median(times)
 
 
-def train_worker(spec: dict[str, Any]) -> dict[str, Any]:
+def train_worker(
+    spec: dict[str, Any], profilers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Times `fit`, `predict(x1)` and `model(x1)`. With `profilers`
+    (``{"fit": cProfile.Profile, "predict": ..., "call": ...}``) each one is
+    switched on around its timed section only."""
+    import contextlib
+
     import numpy as np
+
+    def section(name: str) -> Any:
+        profiler = (profilers or {}).get(name)
+        return profiler if profiler is not None else contextlib.nullcontext()
 
     keras = h.import_lib(spec["lib"])
     model_spec, build = MODELS[spec["model"]]
@@ -114,16 +125,19 @@ def train_worker(spec: dict[str, Any]) -> dict[str, Any]:
 
     fit()  # warm-up: traces and compiles the train step
     fit_times = []
-    for _ in range(spec["fits"]):
-        start = time.perf_counter()
-        fit()
-        fit_times.append(time.perf_counter() - start)
+    with section("fit"):
+        for _ in range(spec["fits"]):
+            start = time.perf_counter()
+            fit()
+            fit_times.append(time.perf_counter() - start)
     x1 = x[:1]
     for _ in range(5):  # warm-up: traces the predict step / the eager call
         model.predict(x1, verbose=0)
         np.asarray(model(x1))
-    predict_s = _timed_median(lambda: model.predict(x1, verbose=0), spec["calls"])
-    call_s = _timed_median(lambda: np.asarray(model(x1)), spec["calls"])
+    with section("predict"):
+        predict_s = _timed_median(lambda: model.predict(x1, verbose=0), spec["calls"])
+    with section("call"):
+        call_s = _timed_median(lambda: np.asarray(model(x1)), spec["calls"])
     return {
         "steps_per_s": steps / h.median(fit_times),
         "predict_ms": predict_s * 1e3,
@@ -246,8 +260,8 @@ def bench_import(args: argparse.Namespace) -> None:
 
 
 def profile(args: argparse.Namespace) -> None:
-    """Runs one training worker in this process under cProfile and prints the
-    costliest functions of the timed part (fit + predict + call)."""
+    """Runs one training worker in this process and prints, for each timed
+    section (fit, predict, call), the functions that cost the most."""
     import cProfile
     import pstats
 
@@ -261,13 +275,13 @@ def profile(args: argparse.Namespace) -> None:
         "calls": args.calls,
         "metrics": not args.no_metrics,
     }
-    profiler = cProfile.Profile()
-    profiler.enable()
-    print(train_worker(spec))
-    profiler.disable()
-    stats = pstats.Stats(profiler).strip_dirs()
-    stats.sort_stats("tottime").print_stats(30)
-    stats.sort_stats("cumulative").print_stats(40)
+    profilers = {name: cProfile.Profile() for name in ("fit", "predict", "call")}
+    print(train_worker(spec, profilers))
+    for name, profiler in profilers.items():
+        print(f"\n===== {args.profile}: {name} =====")
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(args.profile_lines)
+        stats.sort_stats("cumulative").print_stats(args.profile_lines)
 
 
 def main() -> None:
@@ -293,6 +307,7 @@ def main() -> None:
         choices=h.LIBS,
         help="profile one in-process worker of this library instead",
     )
+    parser.add_argument("--profile-lines", type=int, default=30)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if args.worker:
