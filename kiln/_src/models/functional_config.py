@@ -89,7 +89,7 @@ def get_functional_config(model: Any) -> dict[str, Any]:
 
 def _is_leaf_reference(value: Any) -> bool:
     return (
-        isinstance(value, list)
+        isinstance(value, list | tuple)
         and len(value) == 3
         and isinstance(value[0], str)
         and isinstance(value[1], int)
@@ -143,7 +143,8 @@ def functional_from_config(
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
             history = value["config"]["keras_history"]
             return tensor_at(history)
-        if isinstance(value, list):
+        if isinstance(value, list | tuple):
+            # get_config() (unlike the JSON file) may hold tuples.
             return [resolve(v) for v in value]
         if isinstance(value, dict):
             if "class_name" in value and "config" in value:
@@ -217,7 +218,7 @@ def functional_from_config(
                     f"The model input/output {value} refers to a call that the "
                     "config never makes."
                 ) from None
-        if isinstance(value, list):
+        if isinstance(value, list | tuple):
             return [build_structure(v) for v in value]
         if isinstance(value, dict):
             return {k: build_structure(v) for k, v in value.items()}

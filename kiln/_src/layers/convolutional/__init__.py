@@ -1,0 +1,1 @@
+"""Convolution layers: Conv1D/2D/3D, transposed, depthwise and separable."""

@@ -1,0 +1,1 @@
+"""Preprocessing layers: rescaling, feature normalization, category encoding."""

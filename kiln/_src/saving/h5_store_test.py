@@ -1,0 +1,204 @@
+"""The weights HDF5 store: Keras's layout on write, and every check on read,
+on real files made with h5py."""
+
+import h5py
+import ml_dtypes
+import numpy as np
+import pytest
+
+from kiln._src.saving.errors import InvalidFileError
+from kiln._src.saving.h5_store import H5Reader, H5Writer
+
+
+def _write(path, groups):
+    writer = H5Writer(str(path))
+    for group, (name, values) in groups.items():
+        writer.write(group, name, values)
+    writer.close()
+
+
+def test_layout_matches_keras(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    kernel = np.arange(6, dtype="float32").reshape(2, 3)
+    _write(
+        path,
+        {
+            "vars": ("model", []),
+            "layers/dense/vars": ("d0", [kernel, np.zeros(3, "float32")]),
+            "optimizer/vars": ("adam", [np.int32(7), np.float32(0.5)]),
+        },
+    )
+    with h5py.File(path, "r") as h5:
+        assert dict(h5.attrs) == {}  # no file-level attributes
+        # An object without variables still gets its (empty) vars group.
+        assert list(h5["vars"]) == [] and h5["vars"].attrs["name"] == "model"
+        assert h5["layers/dense/vars"].attrs["name"] == "d0"
+        assert list(h5["layers/dense/vars"]) == ["0", "1"]
+        dataset = h5["layers/dense/vars/0"]
+        assert dataset.dtype == np.dtype("<f4")
+        assert dataset.chunks is None and dataset.compression is None
+        np.testing.assert_array_equal(dataset[()], kernel)
+        iteration = h5["optimizer/vars/0"]
+        assert iteration.shape == () and iteration.dtype == np.dtype("int32")
+        assert iteration[()] == 7
+
+
+def test_bfloat16_is_opaque_with_a_dtype_attribute(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    value = np.array([1.5, -2.0, 3.25], dtype=ml_dtypes.bfloat16)
+    _write(path, {"layers/dense/vars": ("d", [value])})
+    with h5py.File(path, "r") as h5:
+        dataset = h5["layers/dense/vars/0"]
+        assert dataset.dtype == np.dtype("V2")
+        assert dataset.attrs["dtype"] == "bfloat16"
+    reader = H5Reader(str(path), "test")
+    read = reader.read("layers/dense/vars", "0", (3,), "bfloat16")
+    reader.close()
+    assert read.dtype == ml_dtypes.bfloat16
+    np.testing.assert_array_equal(read.astype("float32"), [1.5, -2.0, 3.25])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.float32(2.5),
+        np.arange(4, dtype="float16"),
+        np.arange(4, dtype="float64"),
+        np.arange(4, dtype="int64"),
+        np.zeros((0, 3), "float32"),
+    ],
+    ids=["scalar", "float16", "float64", "int64", "empty"],
+)
+def test_values_read_back_exactly(tmp_path, value):
+    path = tmp_path / "w.weights.h5"
+    _write(path, {"a/vars": ("a", [value])})
+    reader = H5Reader(str(path), "test")
+    read = reader.read("a/vars", "0", np.shape(value), str(np.asarray(value).dtype))
+    reader.close()
+    assert read.dtype == np.asarray(value).dtype
+    np.testing.assert_array_equal(read, value)
+
+
+def test_keys_of_a_missing_group_are_empty(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    _write(path, {"a/vars": ("a", [np.zeros(2)])})
+    reader = H5Reader(str(path), "test")
+    assert reader.keys("b/vars") == []
+    assert reader.keys("a/vars") == ["0"]
+    assert reader.has_group("a") and not reader.has_group("a/vars/0")
+    reader.close()
+
+
+def test_shape_mismatch_names_the_dataset_and_both_shapes(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    _write(path, {"layers/dense/vars": ("d", [np.zeros((3, 2), "float32")])})
+    reader = H5Reader(str(path), "'w.weights.h5'")
+    with pytest.raises(InvalidFileError) as error:
+        reader.read("layers/dense/vars", "0", (4, 2), "float32")
+    reader.close()
+    message = str(error.value)
+    assert "'layers/dense/vars/0'" in message
+    assert "(3, 2)" in message and "(4, 2)" in message
+
+
+def _raw_file(path, build):
+    with h5py.File(path, "w") as h5:
+        build(h5)
+
+
+def test_soft_link_is_refused(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    _raw_file(
+        path,
+        lambda h5: (
+            h5.create_dataset("secret", data=np.ones(2)),
+            h5.require_group("a/vars"),
+            h5["a/vars"].__setitem__("0", h5py.SoftLink("/secret")),
+        ),
+    )
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match="SoftLink; only hard links"):
+        reader.read("a/vars", "0", (2,), "float64")
+    reader.close()
+
+
+def test_external_link_is_refused(tmp_path):
+    other = tmp_path / "other.h5"
+    _raw_file(other, lambda h5: h5.create_dataset("x", data=np.ones(2)))
+    path = tmp_path / "w.weights.h5"
+    _raw_file(
+        path,
+        lambda h5: h5.require_group("a/vars").__setitem__(
+            "0", h5py.ExternalLink(str(other), "/x")
+        ),
+    )
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match="ExternalLink"):
+        reader.read("a/vars", "0", (2,), "float64")
+    reader.close()
+
+
+def test_external_storage_dataset_is_refused(tmp_path):
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(np.ones(2, "float64").tobytes())
+    path = tmp_path / "w.weights.h5"
+    _raw_file(
+        path,
+        lambda h5: h5.require_group("a/vars").create_dataset(
+            "0", shape=(2,), dtype="float64", external=[(str(raw), 0, 16)]
+        ),
+    )
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match="external file"):
+        reader.read("a/vars", "0", (2,), "float64")
+    reader.close()
+
+
+def test_virtual_dataset_is_refused(tmp_path):
+    source = tmp_path / "source.h5"
+    _raw_file(source, lambda h5: h5.create_dataset("x", data=np.ones(2)))
+    path = tmp_path / "w.weights.h5"
+
+    def build(h5):
+        layout = h5py.VirtualLayout(shape=(2,), dtype="float64")
+        layout[:] = h5py.VirtualSource(str(source), "x", shape=(2,))
+        h5.require_group("a/vars").create_virtual_dataset("0", layout)
+
+    _raw_file(path, build)
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match="virtual dataset"):
+        reader.read("a/vars", "0", (2,), "float64")
+    reader.close()
+
+
+def test_non_numeric_dataset_is_refused(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    _raw_file(
+        path,
+        lambda h5: h5.require_group("a/vars").create_dataset(
+            "0", data=np.array([b"ab", b"cd"])
+        ),
+    )
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match="not numeric"):
+        reader.read("a/vars", "0", (2,), "float32")
+    reader.close()
+
+
+def test_group_where_a_dataset_belongs_is_refused(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    _raw_file(path, lambda h5: h5.require_group("a/vars/0"))
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match="should be a dataset"):
+        reader.read("a/vars", "0", (2,), "float32")
+    reader.close()
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"not an hdf5 file at all"], ids=["empty", "garbage"]
+)
+def test_unreadable_file_is_an_invalid_file_error(tmp_path, content):
+    path = tmp_path / "w.weights.h5"
+    path.write_bytes(content)
+    with pytest.raises(InvalidFileError, match="not a readable HDF5 file"):
+        H5Reader(str(path), "'w.weights.h5'")
