@@ -82,7 +82,8 @@ def test_trained_model_file(tmp_path, writer, reader):
     np.testing.assert_allclose(
         model.predict(test_input, verbose=0),
         reconstructed.predict(test_input, verbose=0),
-        rtol=1e-5, atol=1e-6,
+        rtol=1e-5,
+        atol=1e-6,
     )
 
 
@@ -105,7 +106,8 @@ def test_custom_objects_file(tmp_path, writer, reader):
     np.testing.assert_allclose(
         model.predict(test_input, verbose=0),
         reconstructed.predict(test_input, verbose=0),
-        rtol=1e-5, atol=1e-6,
+        rtol=1e-5,
+        atol=1e-6,
     )
 
 
@@ -160,7 +162,9 @@ def test_config_and_json_exchange(writer, reader):
         [LIBRARIES[writer].Input((32,)), LIBRARIES[writer].layers.Dense(1)]
     )
     new_model = LIBRARIES[reader].models.model_from_json(model.to_json())
-    assert [w.shape for w in new_model.weights] == [tuple(w.shape) for w in model.weights]
+    assert [w.shape for w in new_model.weights] == [
+        tuple(w.shape) for w in model.weights
+    ]
     functional = get_model(LIBRARIES[writer])
     rebuilt = LIBRARIES[reader].Model.from_config(functional.get_config())
     assert rebuilt.output_shape == functional.output_shape

@@ -110,7 +110,8 @@ class Layer(Operation):
             raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: "
                 f"{kwargs}. Check the spelling, or add them to the layer's "
-                "__init__ signature."
+                "__init__ signature. (In a loaded file, an unknown option usually "
+                "means the file was written by a newer Keras release.)"
             )
         object.__setattr__(self, "_tracking_enabled", False)
         super().__init__(name=name)
