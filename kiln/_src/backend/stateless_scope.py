@@ -29,9 +29,15 @@ class StatelessScope:
 
     Args:
         state_mapping: pairs ``(variable, value)`` that reads should see.
+        symbolic: the code only computes shapes (under `jax.eval_shape`):
+            variables that have not drawn their value yet read as zeros
+            instead of running their initializer.
     """
 
-    def __init__(self, state_mapping: Iterable[tuple[Variable, Any]] = ()):
+    def __init__(
+        self, state_mapping: Iterable[tuple[Variable, Any]] = (), symbolic: bool = False
+    ):
+        self.symbolic = symbolic
         self._values: dict[int, Any] = {}
         self._updates: dict[int, Any] = {}
         for variable, value in state_mapping:

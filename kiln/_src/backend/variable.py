@@ -119,6 +119,9 @@ class Variable:
             scoped = scope.get_current_value(self)
             if scoped is not None:
                 return scoped
+            if scope.symbolic and self._value is None:
+                # Only shapes are being computed: no need to draw the value.
+                return jnp.zeros(self._shape, self._dtype)
         if self._value is None:
             self._materialize()
         return self._value

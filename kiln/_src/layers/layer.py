@@ -42,7 +42,8 @@ def _is_plain(value: Any) -> bool:
 
 
 def _to_shape(x: Any) -> Any:
-    return tuple(x.shape)
+    # Symbolic sizes (from shape inference) are unknown: None, as in Keras.
+    return tuple(d if isinstance(d, int) else None for d in x.shape)
 
 
 def _standardize_input(x: Any, compute_dtype: str, autocast: bool) -> Any:
@@ -83,12 +84,13 @@ class Layer(Operation):
         # Capture the constructor arguments: a subclass without get_config()
         # whose arguments are all plain values still serializes (like Keras).
         try:
-            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
-            arguments = dict(bound.arguments)
+            signature = inspect.signature(cls.__init__)
+            arguments = dict(signature.bind(None, *args, **kwargs).arguments)
             arguments.pop(next(iter(arguments)))  # self
-            extra = arguments.pop("kwargs", None) if "kwargs" in arguments else None
-            if extra:
-                arguments.update(extra)
+            # Flatten `**kwargs` whatever its name (`**kw`, `**options`, ...).
+            for parameter in signature.parameters.values():
+                if parameter.kind is parameter.VAR_KEYWORD:
+                    arguments.update(arguments.pop(parameter.name, {}))
             instance._auto_config = arguments
         except TypeError:
             instance._auto_config = None
@@ -637,7 +639,9 @@ class Layer(Operation):
                     "every __init__ argument (and a `from_config()` classmethod "
                     "that deserializes any object among them)."
                 )
-            config.update(auto)
+            # The base keys stay as serialized above (a reloaded layer got its
+            # dtype as a policy object), as in Keras.
+            config.update({k: v for k, v in auto.items() if k not in config})
         return config
 
     @classmethod

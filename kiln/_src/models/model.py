@@ -97,7 +97,7 @@ class Model(Trainer, Layer):
         import jax
 
         specs = _shapes_to_specs(input_shape)
-        with StatelessScope():
+        with StatelessScope(symbolic=True):
             jax.eval_shape(lambda x: self.call(x), specs)
         self._build_shapes = {"input_shape": input_shape}
         self.built = True

@@ -63,41 +63,88 @@ class Operation:
 
 
 def compute_output_spec(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Output `KerasTensor`s of ``fn(*args, **kwargs)`` without computing."""
+    """Output `KerasTensor`s of ``fn(*args, **kwargs)`` without computing.
 
-    def with_fill(fill: int) -> Any:
-        def to_concrete(x: Any) -> Any:
-            return x.to_shape_dtype(fill) if isinstance(x, KerasTensor) else x
-
-        concrete_args, concrete_kwargs = jax.tree_util.tree_map(
-            to_concrete, (args, kwargs), is_leaf=lambda x: isinstance(x, KerasTensor)
-        )
-        leaves, treedef = jax.tree_util.tree_flatten((concrete_args, concrete_kwargs))
-        dynamic = [
-            i for i, x in enumerate(leaves) if isinstance(x, jax.ShapeDtypeStruct)
-        ]
-
-        def run(*dynamic_leaves: Any) -> Any:
-            filled = list(leaves)
-            for i, value in zip(dynamic, dynamic_leaves):
-                filled[i] = value
-            call_args, call_kwargs = jax.tree_util.tree_unflatten(treedef, filled)
-            # Assignments made while tracing (a seed advancing, a moving
-            # average) land in this throw-away scope, never in the variables.
-            with StatelessScope():
-                return fn(*call_args, **call_kwargs)
-
-        return jax.eval_shape(run, *[leaves[i] for i in dynamic])
-
+    Unknown (None) dimensions are traced as JAX symbolic dimensions, in one
+    pass; code that cannot handle symbolic sizes is traced twice instead, with
+    two different concrete sizes, and dimensions that differ are unknown.
+    """
     has_unknown = any(
         isinstance(x, KerasTensor) and None in x.shape
         for x in jax.tree_util.tree_leaves((args, kwargs))
     )
-    spec_a = with_fill(_FILL_A)
-    spec_b = with_fill(_FILL_B) if has_unknown else spec_a
+    if not has_unknown:
+        return _to_keras_tensors(_trace(fn, args, kwargs, _concrete_fill(_FILL_A)))
+    try:
+        spec = _trace(fn, args, kwargs, _symbolic_fill())
+    except Exception:  # noqa: BLE001 - any failure: retry with concrete sizes
+        spec_a = _trace(fn, args, kwargs, _concrete_fill(_FILL_A))
+        spec_b = _trace(fn, args, kwargs, _concrete_fill(_FILL_B))
+        return jax.tree_util.tree_map(_merge, spec_a, spec_b)
+    return _to_keras_tensors(spec)
 
-    def merge(a: Any, b: Any) -> KerasTensor:
-        shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
-        return KerasTensor(shape, dtype=np.dtype(a.dtype).name)
 
-    return jax.tree_util.tree_map(merge, spec_a, spec_b)
+def _concrete_fill(fill: int) -> Any:
+    def to_concrete(x: KerasTensor) -> jax.ShapeDtypeStruct:
+        return x.to_shape_dtype(fill)
+
+    return to_concrete
+
+
+def _symbolic_fill() -> Any:
+    from jax import export
+
+    counter = iter(range(1_000_000))
+
+    def to_symbolic(x: KerasTensor) -> jax.ShapeDtypeStruct:
+        names = [f"d{next(counter)}" if d is None else None for d in x.shape]
+        symbols = iter(
+            export.symbolic_shape(", ".join(n for n in names if n))
+            if any(names)
+            else ()
+        )
+        shape = tuple(next(symbols) if n else d for n, d in zip(names, x.shape))
+        return jax.ShapeDtypeStruct(shape, np.dtype(x.dtype))
+
+    return to_symbolic
+
+
+def _trace(fn: Any, args: Any, kwargs: Any, to_abstract: Any) -> Any:
+    abstract_args, abstract_kwargs = jax.tree_util.tree_map(
+        lambda x: to_abstract(x) if isinstance(x, KerasTensor) else x,
+        (args, kwargs),
+        is_leaf=lambda x: isinstance(x, KerasTensor),
+    )
+    leaves, treedef = jax.tree_util.tree_flatten((abstract_args, abstract_kwargs))
+    dynamic = [i for i, x in enumerate(leaves) if isinstance(x, jax.ShapeDtypeStruct)]
+
+    def run(*dynamic_leaves: Any) -> Any:
+        filled = list(leaves)
+        for i, value in zip(dynamic, dynamic_leaves):
+            filled[i] = value
+        call_args, call_kwargs = jax.tree_util.tree_unflatten(treedef, filled)
+        # Assignments made while tracing (a seed advancing, a moving average)
+        # land in this throw-away scope, never in the variables; variables not
+        # yet drawn read as zeros.
+        with StatelessScope(symbolic=True):
+            return fn(*call_args, **call_kwargs)
+
+    return jax.eval_shape(run, *[leaves[i] for i in dynamic])
+
+
+def _dim(d: Any) -> int | None:
+    return d if isinstance(d, int) else None
+
+
+def _to_keras_tensors(spec: Any) -> Any:
+    return jax.tree_util.tree_map(
+        lambda a: KerasTensor(
+            tuple(_dim(d) for d in a.shape), dtype=np.dtype(a.dtype).name
+        ),
+        spec,
+    )
+
+
+def _merge(a: Any, b: Any) -> KerasTensor:
+    shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
+    return KerasTensor(shape, dtype=np.dtype(a.dtype).name)

@@ -143,11 +143,11 @@ class Trainer:
         if not self.built or (
             training and self._compile_metrics and not self._compile_metrics.built
         ):
-            with StatelessScope():
+            with StatelessScope(symbolic=True):
                 y_pred = jax.eval_shape(lambda data: self(data, training=False), x)
         if training or y is not None:
             if self._compile_metrics is not None and not self._compile_metrics.built:
-                with StatelessScope():
+                with StatelessScope(symbolic=True):
                     y_pred = jax.eval_shape(lambda data: self(data, training=False), x)
                 self._compile_metrics.build(y, y_pred)
         if training and self.optimizer is not None and not self.optimizer.built:
