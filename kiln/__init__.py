@@ -4,47 +4,19 @@ Use it as you would Keras::
 
     import kiln as keras
     from kiln import ops
+
+Submodules and top-level names load on first use, so `import kiln` is quick
+and tools that only read files (``kiln inspect``) never import JAX.
 """
 
-from kiln import (
-    activations,
-    callbacks,
-    config,
-    constraints,
-    initializers,
-    layers,
-    losses,
-    metrics,
-    models,
-    ops,
-    optimizers,
-    random,
-    regularizers,
-    saving,
-    utils,
-)
-from kiln._src.backend.keras_tensor import KerasTensor
-from kiln._src.backend.variable import Variable
-from kiln._src.dtype_policies.dtype_policy import DTypePolicy
-from kiln._src.layers.core.input_layer import Input
-from kiln._src.layers.input_spec import InputSpec
-from kiln._src.layers.layer import Layer
-from kiln._src.models.functional import Functional
-from kiln._src.models.model import Model
-from kiln._src.models.sequential import Sequential
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DTypePolicy",
-    "Functional",
-    "Input",
-    "InputSpec",
-    "KerasTensor",
-    "Layer",
-    "Model",
-    "Sequential",
-    "Variable",
+_SUBMODULES = (
     "activations",
     "callbacks",
     "config",
@@ -60,5 +32,36 @@ __all__ = [
     "regularizers",
     "saving",
     "utils",
-    "__version__",
-]
+)
+
+_TOP_LEVEL = {
+    "DTypePolicy": "kiln._src.dtype_policies.dtype_policy",
+    "Functional": "kiln._src.models.functional",
+    "Input": "kiln._src.layers.core.input_layer",
+    "InputSpec": "kiln._src.layers.input_spec",
+    "KerasTensor": "kiln._src.backend.keras_tensor",
+    "Layer": "kiln._src.layers.layer",
+    "Model": "kiln._src.models.model",
+    "Sequential": "kiln._src.models.sequential",
+    "Variable": "kiln._src.backend.variable",
+}
+
+__all__ = sorted([*_SUBMODULES, *_TOP_LEVEL, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"kiln.{name}")
+    elif name in _TOP_LEVEL:
+        # Importing `layers` first registers every layer class, which files
+        # and `kiln.layers` rely on.
+        importlib.import_module("kiln.layers")
+        module = getattr(importlib.import_module(_TOP_LEVEL[name]), name)
+    else:
+        raise AttributeError(f"module 'kiln' has no attribute {name!r}")
+    globals()[name] = module
+    return module
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -171,6 +171,33 @@ def serialize_keras_object(obj: Any) -> Any:
 
 # -- deserialization -------------------------------------------------------
 
+_BUILTIN_PACKAGES = (
+    "kiln.layers",
+    "kiln.activations",
+    "kiln.constraints",
+    "kiln.initializers",
+    "kiln.losses",
+    "kiln.metrics",
+    "kiln.optimizers",
+    "kiln.regularizers",
+    "kiln._src.models.functional",
+    "kiln._src.models.sequential",
+    "kiln._src.dtype_policies.dtype_policy",
+)
+_builtins_registered = False
+
+
+def _ensure_builtins_registered() -> None:
+    """Imports kiln's own packages once, so every built-in has registered its
+    Keras name before a file's names are resolved (`import kiln` is lazy)."""
+    global _builtins_registered
+    if not _builtins_registered:
+        import importlib
+
+        for name in _BUILTIN_PACKAGES:
+            importlib.import_module(name)
+        _builtins_registered = True
+
 
 def _builtin_by_class_name(module: str, class_name: str) -> Any | None:
     """Resolves ``keras.src.*`` module paths (written by older Keras and by
@@ -217,6 +244,7 @@ def resolve_function(
     custom_objects: dict[str, Any] | None = None,
     module_objects: dict[str, Any] | None = None,
 ) -> Any:
+    _ensure_builtins_registered()
     short = name.rpartition(">")[2]
     found = _lookup_custom(name, short, custom_objects, module_objects)
     if found is None and module_objects and short in module_objects:
@@ -255,6 +283,7 @@ def resolve_class(
 ) -> Any:
     """Finds the class an envelope names, or raises TypeError saying how to
     provide it."""
+    _ensure_builtins_registered()
     class_name = config["class_name"]
     module = config.get("module")
     registered_name = config.get("registered_name") or class_name

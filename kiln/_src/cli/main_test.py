@@ -1,0 +1,52 @@
+import subprocess
+import sys
+
+import numpy as np
+
+import kiln as keras
+
+
+def _run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "kiln._src.cli.main", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_inspect_keras_file_without_importing_jax(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="d")])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    result = _run("inspect", path)
+    assert result.returncode == 0, result.stderr
+    assert 'Sequential "' in result.stdout
+    assert "d (Dense)" in result.stdout
+    assert "layers/dense/vars/0  (3, 2)" in result.stdout
+    assert "optimizer/vars/0" in result.stdout
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, io; from kiln._src.cli.inspect_file import describe; "
+            f"describe({path!r}, io.StringIO()); print('jax' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "False"
+
+
+def test_inspect_weights_file_and_bad_file(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    path = str(tmp_path / "w.weights.h5")
+    model.save_weights(path)
+    assert "weights (2 arrays" in _run("inspect", path).stdout
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a model")
+    result = _run("inspect", str(bad))
+    assert result.returncode == 1 and "cannot read" in result.stderr
