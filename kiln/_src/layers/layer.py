@@ -79,6 +79,12 @@ class Layer(Operation):
         ...         return x * self.w
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_kiln_build_wrapper", False):
+            cls.build = _wrap_build(build)
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         instance = super().__new__(cls)
         # Capture the constructor arguments: a subclass without get_config()
@@ -434,10 +440,8 @@ class Layer(Operation):
         try:
             if shapes_dict is not None:
                 self.build(**shapes_dict)
-                self._build_shapes = {"shapes_dict": shapes_dict}
             else:
                 self.build(input_shape)
-                self._build_shapes = {"input_shape": input_shape}
         finally:
             names.pop()
         self.built = True
@@ -491,7 +495,13 @@ class Layer(Operation):
             outputs = self.call(*args, **kwargs)
             if self.activity_regularizer is not None:
                 for output in jax.tree_util.tree_leaves(outputs):
-                    self.add_loss(self.activity_regularizer(output))
+                    penalty = self.activity_regularizer(output)
+                    if jnp.ndim(output) > 0:
+                        # Keras averages the penalty over the batch.
+                        penalty = penalty / jnp.asarray(
+                            jnp.shape(output)[0], dtype=jnp.result_type(penalty)
+                        )
+                    self.add_loss(penalty)
         return outputs
 
     def _symbolic_call(
@@ -674,7 +684,10 @@ def input_mask_structure(inputs: Any) -> Any:
 def attach_masks(outputs: Any, masks: Any) -> None:
     """Sets ``_keras_mask`` on symbolic outputs (one mask for all, or one each)."""
     flat_outputs = jax.tree_util.tree_leaves(outputs, is_leaf=_is_tensor_like)
-    flat_masks = jax.tree_util.tree_leaves(masks, is_leaf=_is_tensor_like)
+    # None entries count: `[mask, None]` gives the first of two outputs a mask.
+    flat_masks = jax.tree_util.tree_leaves(
+        masks, is_leaf=lambda x: x is None or _is_tensor_like(x)
+    )
     if len(flat_masks) == len(flat_outputs):
         pairs = zip(flat_outputs, flat_masks)
     elif len(flat_masks) == 1:
@@ -684,6 +697,26 @@ def attach_masks(outputs: Any, masks: Any) -> None:
     for output, mask in pairs:
         if isinstance(output, KerasTensor):
             output._keras_mask = mask
+
+
+def _wrap_build(build: Any) -> Any:
+    """Makes a subclass's `build` mark the layer built and record the shapes it
+    was built for (its `build_config`), also when users call it directly."""
+    import functools
+
+    @functools.wraps(build)
+    def wrapper(self: Layer, *args: Any, **kwargs: Any) -> Any:
+        result = build(self, *args, **kwargs)
+        if self._build_shapes is None:
+            if kwargs and not args:
+                self._build_shapes = {"shapes_dict": dict(kwargs)}
+            elif args:
+                self._build_shapes = {"input_shape": args[0]}
+        self.built = True
+        return result
+
+    wrapper._kiln_build_wrapper = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 _UNTRACKED_ATTRIBUTES = frozenset(
