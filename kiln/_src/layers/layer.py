@@ -481,9 +481,11 @@ class Layer(Operation):
         if training is None and outer is not None:
             training = outer.training
         symbolic = any_symbolic((args, kwargs))
+        # Checked before building, as Keras does, so a wrong input never
+        # reaches `build`.
+        assert_input_compatibility(self.input_spec, args[0], self.name)
         if not symbolic:
             self._maybe_build(args, kwargs)
-        assert_input_compatibility(self.input_spec, args[0], self.name)
         if symbolic:
             return self._symbolic_call(args, kwargs, training)
         if outer is None:
