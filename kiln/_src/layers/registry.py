@@ -16,7 +16,9 @@ from kiln._src import api_export
 def import_all_layer_modules() -> None:
     import kiln._src.layers as package
 
-    for module in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
+    for module in pkgutil.walk_packages(
+        package.__path__, prefix=package.__name__ + "."
+    ):
         if not module.name.endswith("_test"):
             importlib.import_module(module.name)
 

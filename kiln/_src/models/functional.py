@@ -8,6 +8,7 @@ import jax
 
 from kiln._src.api_export import keras_export
 from kiln._src.backend.keras_tensor import KerasTensor
+from kiln._src.layers import call_context
 from kiln._src.layers.core.input_layer import InputLayer
 from kiln._src.layers.layer import Layer
 from kiln._src.models.graph import flatten_structure, map_graph
@@ -162,6 +163,12 @@ class Functional(Model):
         values: dict[int, Any] = {}
         for tensor, value in zip(self._inputs, flat):
             values[id(tensor)] = _adjust_input(self.name, tensor, value)
+        # Run-time masks by tensor id, tracked only for graphs that have masks.
+        masks: dict[int, Any] | None = None
+        if self._uses_masks or mask is not None:
+            masks = {}
+            if mask is not None:
+                _record_masks(self._inputs, mask, masks)
         for depth in sorted(self._nodes_by_depth, reverse=True):
             for node in self._nodes_by_depth[depth]:
                 if node.is_input or all(id(t) in values for t in node.output_tensors):
@@ -171,13 +178,42 @@ class Functional(Model):
                     (node.arguments_args, node.arguments_kwargs),
                     is_leaf=_is_kt,
                 )
-                if isinstance(node.operation, Layer) and training is not None:
+                operation = node.operation
+                if isinstance(operation, Layer) and training is not None:
                     kwargs["training"] = training
-                outputs = node.operation(*args, **kwargs)
+                input_mask = None
+                if masks is not None and isinstance(operation, Layer) and args:
+                    input_mask = _mask_structure(node.arguments_args[0], masks)
+                    if (
+                        input_mask is not None
+                        and operation._call_has_mask_arg
+                        and kwargs.get("mask") is None
+                    ):
+                        kwargs["mask"] = input_mask
+                outputs = operation(*args, **kwargs)
                 for tensor, value in zip(
                     node.output_tensors, jax.tree_util.tree_leaves(outputs)
                 ):
                     values[id(tensor)] = value
+                if (
+                    masks is not None
+                    and isinstance(operation, Layer)
+                    and operation._propagates_masks()
+                    and (
+                        input_mask is not None
+                        or type(operation).compute_mask is not Layer.compute_mask
+                    )
+                ):
+                    output_masks = operation.compute_mask(args[0], input_mask)
+                    _record_masks(node.output_tensors, output_masks, masks)
+        context = call_context.get_call_context()
+        if context is not None:
+            # The outermost model finishes last: its outputs' masks remain.
+            context.output_masks = (
+                None
+                if masks is None
+                else _map_structure(lambda t: masks.get(id(t)), self._outputs_struct)
+            )
         return _map_structure(lambda t: values[id(t)], self._outputs_struct)
 
     def get_config(self) -> dict[str, Any]:

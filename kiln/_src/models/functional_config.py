@@ -3,8 +3,9 @@
 
 Tensors in a node are written as ``{"class_name": "__keras_tensor__", "config":
 {"shape", "dtype", "keras_history": [op_name, node_index, tensor_index]}}``,
-where `node_index` counts only the calls that belong to this model (from 1 for
-a nested Functional, whose node 0 is its own).
+where `node_index` counts only the calls that belong to this model, from 0.
+Keras 3 numbers a nested Functional's calls from 1 in ``input_layers`` and
+``output_layers`` only (its reader subtracts 1 there), and from 0 in nodes.
 """
 
 from __future__ import annotations
@@ -28,18 +29,22 @@ def _is_functional(operation: Any) -> bool:
 
 def get_functional_config(model: Any) -> dict[str, Any]:
     network_nodes = model._network_node_ids
-    reindex: dict[int, int] = {}
+    # id(node) -> its index among the operation's calls in this model.
+    call_index: dict[int, int] = {}
     for operation in model._operations:
-        kept = 1 if _is_functional(operation) else 0
+        kept = 0
         for node in operation._inbound_nodes:
             if id(node) in network_nodes:
-                reindex[id(node)] = kept
+                call_index[id(node)] = kept
                 kept += 1
 
-    def history_of(tensor: KerasTensor) -> list[Any]:
+    def history_of(tensor: KerasTensor, in_structure: bool = False) -> list[Any]:
         operation, node_index, tensor_index = tensor._keras_history
         node = operation._inbound_nodes[node_index]
-        return [operation.name, reindex.get(id(node), node_index), tensor_index]
+        index = call_index.get(id(node), node_index)
+        if in_structure and _is_functional(operation):
+            index += 1
+        return [operation.name, index, tensor_index]
 
     def serialize_argument(value: Any) -> Any:
         if isinstance(value, KerasTensor):
@@ -73,7 +78,7 @@ def get_functional_config(model: Any) -> dict[str, Any]:
 
     def structure(value: Any) -> Any:
         if isinstance(value, KerasTensor):
-            return history_of(value)
+            return history_of(value, in_structure=True)
         if isinstance(value, list):
             return [structure(v) for v in value]
         return {k: structure(v) for k, v in value.items()}
@@ -112,7 +117,7 @@ def functional_from_config(
             f"{sorted(config)}"
         )
     created: dict[str, Any] = {}
-    # (layer name, node index in this model) -> the call's outputs
+    # (layer name, index of the call in this model, from 0) -> its outputs
     node_outputs: dict[tuple[str, int], Any] = {}
     pending: dict[str, list[Any]] = {}
     order: list[str] = []
@@ -152,13 +157,18 @@ def functional_from_config(
             return {k: resolve(v) for k, v in value.items()}
         return value
 
-    def tensor_at(history: Any) -> Any:
+    def tensor_at(history: Any, functional_from_1: bool = False) -> Any:
+        """The tensor `history` names. With `functional_from_1` (input/output
+        layers, and Keras 2's node lists), a nested Functional's calls are
+        numbered from 1."""
         layer_name, node_index, tensor_index = history[:3]
         if layer_name not in created:
             raise ValueError(
                 f"A node refers to layer '{layer_name}', which the config does not "
                 "define."
             )
+        if functional_from_1 and _is_functional(created[layer_name]):
+            node_index -= 1
         key = (layer_name, node_index)
         if key not in node_outputs:
             raise _NotReady
@@ -178,7 +188,7 @@ def functional_from_config(
             args = resolve(node.get("args", []))
             kwargs = resolve(node.get("kwargs", {}))
         elif isinstance(node, list):  # legacy: [[layer, node, tensor, kwargs], ...]
-            tensors = [tensor_at(entry) for entry in node]
+            tensors = [tensor_at(entry, functional_from_1=True) for entry in node]
             kwargs = (
                 node[0][3] if len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
             )
@@ -188,8 +198,6 @@ def functional_from_config(
         kwargs = {k: v for k, v in kwargs.items() if k != "mask" or v is not None}
         outputs = layer(*args, **kwargs)
         index = len([k for k in node_outputs if k[0] == name])
-        if _is_functional(layer):
-            index += 1
         node_outputs[(name, index)] = outputs
 
     while any(pending.values()):
@@ -212,7 +220,7 @@ def functional_from_config(
     def build_structure(value: Any) -> Any:
         if _is_leaf_reference(value):
             try:
-                return tensor_at(value)
+                return tensor_at(value, functional_from_1=True)
             except _NotReady:
                 raise ValueError(
                     f"The model input/output {value} refers to a call that the "

@@ -239,6 +239,17 @@ def _lookup_custom(
     return found
 
 
+def _public_op(name: str) -> Any | None:
+    """A public `kiln.ops` function by name (Keras writes e.g. a Lambda layer
+    wrapping `keras.ops.square` as the bare name "square")."""
+    from kiln import ops
+
+    if name not in getattr(ops, "__all__", ()):
+        return None
+    found = getattr(ops, name, None)
+    return found if callable(found) and not inspect.isclass(found) else None
+
+
 def resolve_function(
     name: str,
     custom_objects: dict[str, Any] | None = None,
@@ -269,6 +280,8 @@ def resolve_function(
             if key.endswith(">" + name):
                 found = value
                 break
+    if found is None and ">" not in name:
+        found = _public_op(short)
     if found is None:
         raise TypeError(
             f"Could not locate function '{name}'. {_THREE_WAYS.replace('Name', short)}"
@@ -447,8 +460,8 @@ def check_all_classes_resolvable(
                         if not registered or registered == class_name
                         else f"{class_name} (registered as '{registered}')"
                     )
-            visit(inner)
-            return
+        # An envelope's config, and its other entries too: a model's
+        # compile_config names its loss, metrics and optimizer.
         for item in value.values():
             visit(item)
 

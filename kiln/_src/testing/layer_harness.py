@@ -189,7 +189,9 @@ def check_layer(
     return kiln_model, keras_model
 
 
-def _assert_close(actual: Any, expected: Any, rtol: float, atol: float, what: str) -> None:
+def _assert_close(
+    actual: Any, expected: Any, rtol: float, atol: float, what: str
+) -> None:
     if isinstance(expected, dict):
         for key in expected:
             _assert_close(actual[key], expected[key], rtol, atol, f"{what}[{key}]")

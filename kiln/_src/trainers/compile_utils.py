@@ -91,17 +91,51 @@ class CompileLoss:
                 f"The model has {len(predictions)} output(s) but {len(targets)} "
                 "target(s) were given. Pass one target array per output."
             )
+        output_masks = (
+            [None] * len(predictions)
+            if masks is None
+            else flatten_outputs(masks, self.output_names)
+        )
         total = jnp.zeros((), dtype="float32")
-        for entry, target, prediction, weight in zip(
-            self.losses, targets, predictions, weights
+        for entry, target, prediction, weight, mask in zip(
+            self.losses, targets, predictions, weights, output_masks
         ):
             if entry is None:
                 continue
             loss_object, loss_weight = entry
-            total = total + loss_weight * loss_object(
-                target, prediction, sample_weight=weight
+            total = total + loss_weight * _masked_loss(
+                loss_object, target, prediction, weight, mask
             )
         return total
+
+
+def _masked_loss(
+    loss_object: Any, y_true: Any, y_pred: Any, sample_weight: Any, mask: Any
+) -> Any:
+    """``loss_object(y_true, y_pred, sample_weight)``, leaving out the entries
+    where the prediction's mask (e.g. padding timesteps) is False, as Keras
+    does for a prediction that carries a mask."""
+    from kiln._src.losses.loss import Loss, reduce_weighted_values, to_tensor
+
+    if (
+        mask is None
+        or not isinstance(loss_object, Loss)
+        or type(loss_object).__call__ is not Loss.__call__
+    ):
+        return loss_object(y_true, y_pred, sample_weight=sample_weight)
+    y_true = to_tensor(y_true, loss_object.dtype)
+    y_pred = to_tensor(y_pred, loss_object.dtype)
+    values, own_mask = loss_object._call_with_mask(y_true, y_pred)
+    mask = jnp.asarray(mask).astype(bool)
+    if own_mask is not None:
+        mask = mask & jnp.asarray(own_mask).astype(bool)
+    return reduce_weighted_values(
+        values,
+        sample_weight=sample_weight,
+        mask=mask,
+        reduction=loss_object.reduction,
+        dtype=loss_object.dtype,
+    )
 
 
 class CompileMetrics:

@@ -21,7 +21,7 @@ from kiln._src.backend import config as backend_config
 DATA_FORMATS = ("channels_last", "channels_first")
 
 
-# -- argument checks ------------------------------------------------------------------
+# -- argument checks -----------------------------------------------------------
 
 
 def _as_int(value: Any) -> int | None:
@@ -125,7 +125,7 @@ def with_spatial(
     return (input_shape[0], channels, *spatial)
 
 
-# -- output lengths ---------------------------------------------------------------------
+# -- output lengths ------------------------------------------------------------
 
 
 def conv_output_length(
@@ -200,14 +200,16 @@ def transpose_output_length(
     return (length - 1) * stride + 1 + low + high - effective + 1
 
 
-# -- JAX computations -------------------------------------------------------------------
+# -- JAX computations ----------------------------------------------------------
 
 
 def dimension_numbers(rank: int, data_format: str) -> lax.ConvDimensionNumbers:
     """Inputs/outputs in `data_format`; kernels ``(*window, in, out)``."""
     ndim = rank + 2
-    spatial = tuple(range(1, ndim - 1) if data_format == "channels_last" else range(2, ndim))
-    channels = ndim - 1 if data_format == "channels_last" else 1
+    if data_format == "channels_last":
+        channels, spatial = ndim - 1, tuple(range(1, ndim - 1))
+    else:
+        channels, spatial = 1, tuple(range(2, ndim))
     io_spec = (0, channels, *spatial)
     kernel_spec = (ndim - 1, ndim - 2, *range(rank))
     return lax.ConvDimensionNumbers(io_spec, kernel_spec, io_spec)

@@ -1,1 +1,2 @@
-"""Merging layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot."""
+"""Merging layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
+Dot, and their functional forms."""

@@ -9,9 +9,9 @@ import jax
 import jax.numpy as jnp
 
 from kiln._src import constraints, initializers, regularizers
-from kiln._src.initializers.initializer import Initializer
 from kiln._src.api_export import keras_export
 from kiln._src.backend.config import epsilon as backend_epsilon
+from kiln._src.initializers.initializer import Initializer
 from kiln._src.layers.input_spec import InputSpec
 from kiln._src.layers.layer import Layer
 from kiln._src.layers.normalization.axes import check_axes, check_known
@@ -131,9 +131,7 @@ class BatchNormalization(Layer):
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
-        self.moving_variance_initializer = initializers.get(
-            moving_variance_initializer
-        )
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
         self.beta_constraint = constraints.get(beta_constraint)
@@ -241,6 +239,7 @@ class BatchNormalization(Layer):
         reduction_axes = list(range(len(input_shape)))
         del reduction_axes[self.axis]
         self._reduction_axes = reduction_axes
+        self.built = True
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         check_axes(self.axis, input_shape, "BatchNormalization")
@@ -273,8 +272,7 @@ class BatchNormalization(Layer):
                     moving_mean * self.momentum + mean * (1.0 - self.momentum)
                 )
                 self.moving_variance.assign(
-                    moving_variance * self.momentum
-                    + variance * (1.0 - self.momentum)
+                    moving_variance * self.momentum + variance * (1.0 - self.momentum)
                 )
         else:
             mean, variance = moving_mean, moving_variance
@@ -295,9 +293,7 @@ class BatchNormalization(Layer):
         total = jnp.sum(jnp.where(keep, inputs, 0), axes, keepdims=True)
         mean = total / (weight + backend_epsilon())
         squares = jnp.square(jnp.where(keep, inputs - mean, 0))
-        variance = jnp.sum(squares, axes, keepdims=True) / (
-            weight + backend_epsilon()
-        )
+        variance = jnp.sum(squares, axes, keepdims=True) / (weight + backend_epsilon())
         return jnp.squeeze(mean), jnp.squeeze(variance)
 
     def _renorm_correction(
@@ -320,9 +316,7 @@ class BatchNormalization(Layer):
             d = jnp.clip(d, -clipping["dmax"], clipping["dmax"])
         return r, d
 
-    def _update_renorm_statistics(
-        self, mean: jax.Array, variance: jax.Array
-    ) -> None:
+    def _update_renorm_statistics(self, mean: jax.Array, variance: jax.Array) -> None:
         stddev = jnp.sqrt(variance + self.epsilon)
         dtype = mean.dtype
         renorm_mean = jnp.asarray(self.renorm_mean.value, dtype)
@@ -338,9 +332,7 @@ class BatchNormalization(Layer):
         new_stddev = moving_stddev * self.momentum + stddev * (1.0 - self.momentum)
         self.moving_stddev.assign(new_stddev)
         # Rounding may push stddev**2 - epsilon below 0: clamp at 0.
-        self.moving_variance.assign(
-            jax.nn.relu(new_stddev * new_stddev - self.epsilon)
-        )
+        self.moving_variance.assign(jax.nn.relu(new_stddev * new_stddev - self.epsilon))
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

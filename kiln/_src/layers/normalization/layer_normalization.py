@@ -106,6 +106,7 @@ class LayerNormalization(Layer):
                 trainable=True,
                 autocast=False,
             )
+        self.built = True
 
     def call(self, inputs: Any) -> Any:
         input_dtype = inputs.dtype

@@ -60,9 +60,7 @@ def standardize_pairs(value: Any, rank: int, name: str) -> tuple[tuple[int, int]
     """
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
-            raise ValueError(
-                f"`{name}` cannot be negative. Received: {name}={value}."
-            )
+            raise ValueError(f"`{name}` cannot be negative. Received: {name}={value}.")
         return ((value, value),) * rank
     if not hasattr(value, "__len__") or isinstance(value, str):
         raise ValueError(
@@ -79,3 +77,66 @@ def standardize_pairs(value: Any, rank: int, name: str) -> tuple[tuple[int, int]
         standardize_tuple(entry, 2, f"{_ORDINALS[i]} entry of {name}", True)
         for i, entry in enumerate(value)
     )
+
+
+def spatial_axes(rank: int, data_format: str) -> tuple[int, ...]:
+    """The positions of the `rank` spatial axes in a batched input."""
+    first = 2 if data_format == "channels_first" else 1
+    return tuple(range(first, first + rank))
+
+
+def cropped_shape(
+    input_shape: Any,
+    cropping: tuple[tuple[int, int], ...],
+    axes: tuple[int, ...],
+    layer_name: str,
+) -> tuple[Any, ...]:
+    """The shape after cropping; raises if a crop removes a whole axis."""
+    shape = list(input_shape)
+    for axis, (before, after) in zip(axes, cropping):
+        if shape[axis] is None:
+            continue
+        if before + after >= shape[axis]:
+            raise ValueError(
+                f"Layer '{layer_name}': values in `cropping` should be smaller "
+                "than the corresponding spatial dimension of the input (cropping "
+                f"{(before, after)} would remove all {shape[axis]} entries of "
+                f"axis {axis}). Received: input_shape={tuple(input_shape)}, "
+                f"cropping={cropping}"
+            )
+        shape[axis] -= before + after
+    return tuple(shape)
+
+
+def crop(
+    inputs: Any,
+    cropping: tuple[tuple[int, int], ...],
+    axes: tuple[int, ...],
+    layer_name: str,
+) -> Any:
+    cropped_shape(inputs.shape, cropping, axes, layer_name)
+    index = [slice(None)] * inputs.ndim
+    for axis, (before, after) in zip(axes, cropping):
+        index[axis] = slice(before, inputs.shape[axis] - after)
+    return inputs[tuple(index)]
+
+
+def padded_shape(
+    input_shape: Any, padding: tuple[tuple[int, int], ...], axes: tuple[int, ...]
+) -> tuple[Any, ...]:
+    shape = list(input_shape)
+    for axis, (before, after) in zip(axes, padding):
+        if shape[axis] is not None:
+            shape[axis] += before + after
+    return tuple(shape)
+
+
+def pad(
+    inputs: Any, padding: tuple[tuple[int, int], ...], axes: tuple[int, ...]
+) -> Any:
+    import jax.numpy as jnp
+
+    widths = [(0, 0)] * inputs.ndim
+    for axis, amounts in zip(axes, padding):
+        widths[axis] = tuple(amounts)
+    return jnp.pad(inputs, widths)

@@ -1,0 +1,41 @@
+"""`GlobalAveragePooling3D`: average pooling: the mean over all spatial axes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+
+from kiln._src.api_export import keras_export
+from kiln._src.layers.pooling.base_global_pooling import BaseGlobalPooling
+
+
+@keras_export(["keras.layers.GlobalAveragePooling3D", "keras.layers.GlobalAvgPool3D"])
+class GlobalAveragePooling3D(BaseGlobalPooling):
+    """Takes the mean over all spatial axes.
+
+    Inputs are `(batch, dim1, dim2, dim3, channels)` with channels_last.
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"``; default
+            `keras.config.image_data_format()`.
+        keepdims: keep the pooled axes with length 1.
+
+    Returns:
+        `(batch, channels)`, or with `keepdims` the input's rank with the
+        pooled axes of length 1.
+
+    Example:
+        >>> keras.layers.GlobalAveragePooling3D()(np.ones((4, 10, 10, 10, 3))).shape
+        (4, 3)
+    """
+
+    def __init__(
+        self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any
+    ):
+        super().__init__(
+            pool_dimensions=3, data_format=data_format, keepdims=keepdims, **kwargs
+        )
+
+    def call(self, inputs: Any) -> Any:
+        return jnp.mean(inputs, axis=self.spatial_axes(), keepdims=self.keepdims)

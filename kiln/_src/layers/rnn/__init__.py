@@ -1,0 +1,1 @@
+"""Recurrent layers: cells, the generic `RNN`, and the wrappers around them."""
