@@ -593,7 +593,11 @@ class Layer(Operation):
         )
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        spec = self.compute_output_spec(KerasTensor(input_shape))
+        """The output shape for `input_shape` (building the layer if needed)."""
+        symbolic_input = KerasTensor(input_shape)
+        if not self.built:
+            self._maybe_build((symbolic_input,), {})
+        spec = self.compute_output_spec(symbolic_input)
         return jax.tree_util.tree_map(lambda t: t.shape, spec, is_leaf=_is_tensor_like)
 
     # -- graph views ------------------------------------------------------------
