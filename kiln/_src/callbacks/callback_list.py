@@ -43,6 +43,24 @@ def pythonify_logs(logs: dict[str, Any] | None) -> dict[str, Any]:
     return result
 
 
+_ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+
+
+def _overrides(callback: Any, hook: str) -> bool:
+    """Whether `callback` does something in `hook` (directly, through the
+    on_batch_* alias, or through a function set on the instance)."""
+    if type(callback).__getattribute__ is not object.__getattribute__:
+        return True  # dynamic attributes: assume it listens
+    for name in (hook, _ALIASES.get(hook)):
+        if name is None:
+            continue
+        if name in vars(callback):
+            return True
+        if getattr(type(callback), name, None) is not getattr(Callback, name):
+            return True
+    return False
+
+
 @keras_export("keras.callbacks.CallbackList")
 class CallbackList(Callback):
     """Container abstracting a list of callbacks.
@@ -78,6 +96,7 @@ class CallbackList(Callback):
         super().__init__()
         self.callbacks: list[Any] = _flatten(callbacks) if callbacks else []
         self._in_begin_end_block_count = 0
+        self._batch_listeners: dict[str, list[Any]] = {}
         self._add_default_callbacks(add_history, add_progbar)
         self.set_model(model)
         self.set_params(params)
@@ -120,8 +139,19 @@ class CallbackList(Callback):
             getattr(callback, hook)(*args, logs)
 
     def _dispatch_batch(self, hook: str, batch: int, logs: Any) -> None:
+        # Only callbacks that override a batch hook are called, and the logs
+        # are converted only for them: converting makes Python wait for the
+        # step to finish, which would stop the trainer from queueing the next.
+        listeners = self._batch_listeners.get(hook)
+        if listeners is None:
+            listeners = [
+                callback for callback in self.callbacks if _overrides(callback, hook)
+            ]
+            self._batch_listeners[hook] = listeners
+        if not listeners:
+            return
         logs = pythonify_logs(logs)
-        for callback in self.callbacks:
+        for callback in listeners:
             getattr(callback, hook)(batch, logs=logs)
 
     def _on_begin(self) -> None:

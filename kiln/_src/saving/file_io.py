@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
@@ -55,15 +56,42 @@ def file_size(path: str) -> int:
     return os.path.getsize(path)
 
 
+def _target_directory(path: str, kind: str) -> str:
+    """The directory a save to `path` writes in, after checking that it
+    exists and that `path` is not of the other kind (file vs directory), so
+    errors name the user's path rather than a temporary."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            f"Cannot save to '{path}': the directory '{directory}' does not "
+            "exist. Create it first (e.g. `os.makedirs(directory)`)."
+        )
+    if kind == "file" and os.path.isdir(path):
+        raise IsADirectoryError(
+            f"Cannot save to '{path}': it is an existing directory. Choose a "
+            "file path, or remove the directory first."
+        )
+    if kind == "directory" and os.path.exists(path) and not os.path.isdir(path):
+        raise NotADirectoryError(
+            f"Cannot save to '{path}' with zipped=False: it is an existing "
+            "file. Choose a directory path, or remove the file first."
+        )
+    return directory
+
+
+def _temporary_prefix() -> str:
+    # The writer's pid is in the name, so a later save can tell a temporary
+    # left by a killed process from one still being written.
+    return f"{TEMP_PREFIX}{os.getpid()}-"
+
+
 @contextlib.contextmanager
 def atomic_write(path: str) -> Iterator[IO[bytes]]:
     """Yields a binary file opened for read/write; on success it replaces
     `path` at once, on failure it is removed and `path` is untouched."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    # The writer's pid is in the name so a later save can tell a temporary
-    # left by a killed process from one still being written.
+    directory = _target_directory(path, "file")
     handle, temp_path = tempfile.mkstemp(
-        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".part", dir=directory
+        prefix=_temporary_prefix(), suffix=".part", dir=directory
     )
     try:
         with os.fdopen(handle, "w+b") as file:
@@ -83,14 +111,45 @@ def atomic_write(path: str) -> Iterator[IO[bytes]]:
         raise
 
 
+@contextlib.contextmanager
+def atomic_directory(path: str) -> Iterator[str]:
+    """Yields an empty staging directory; on success it replaces the
+    directory `path` (the old one is moved aside, then removed), on failure
+    it is removed and `path` is untouched."""
+    directory = _target_directory(path, "directory")
+    staging = tempfile.mkdtemp(
+        prefix=_temporary_prefix(), suffix=".part", dir=directory
+    )
+    try:
+        yield staging
+        if os.path.exists(path):
+            # Two renames: a crash between them leaves the old model in the
+            # `-old.part` directory, which the next save beside it removes.
+            backup = staging[: -len(".part")] + "-old.part"
+            os.replace(path, backup)
+            os.replace(staging, path)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(staging, path)
+        _fsync_directory(directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def remove_stale_temporaries(path: str) -> None:
-    """Removes temporary files that a killed save left beside `path`."""
+    """Removes temporaries (files or staging directories) that a killed save
+    left beside `path`."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     for name in os.listdir(directory):
         if name.startswith(TEMP_PREFIX) and name.endswith(".part"):
             with contextlib.suppress(OSError):
                 full = os.path.join(directory, name)
-                if _owner_is_gone(full):
+                if not _owner_is_gone(full):
+                    continue
+                if os.path.isdir(full) and not os.path.islink(full):
+                    shutil.rmtree(full)
+                else:
                     os.remove(full)
 
 

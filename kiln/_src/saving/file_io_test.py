@@ -2,6 +2,7 @@
 real files and real processes."""
 
 import os
+import pathlib
 import stat
 import subprocess
 import sys
@@ -85,3 +86,58 @@ def test_fspath_accepts_path_objects_and_rejects_others(tmp_path):
     assert file_io.fspath(tmp_path / "a.keras") == str(tmp_path / "a.keras")
     with pytest.raises(TypeError, match="Expected a file path"):
         file_io.fspath(42)
+
+
+def test_atomic_directory_replaces_the_old_directory(tmp_path):
+    target = tmp_path / "saved"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with file_io.atomic_directory(str(target)) as staging:
+        (pathlib.Path(staging) / "new.txt").write_text("new")
+        assert (target / "old.txt").exists()  # untouched until success
+    assert os.listdir(target) == ["new.txt"]
+    assert os.listdir(tmp_path) == ["saved"]  # no staging or backup left
+
+
+def test_atomic_directory_failure_leaves_the_old_directory(tmp_path):
+    target = tmp_path / "saved"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError, match="boom"):
+        with file_io.atomic_directory(str(target)) as staging:
+            (pathlib.Path(staging) / "new.txt").write_text("half")
+            raise RuntimeError("boom")
+    assert os.listdir(target) == ["old.txt"]
+    assert os.listdir(tmp_path) == ["saved"]
+
+
+def test_stale_staging_directories_are_removed(tmp_path):
+    dead = _dead_pid()
+    stale = tmp_path / f"{file_io.TEMP_PREFIX}{dead}-abc.part"
+    backup = tmp_path / f"{file_io.TEMP_PREFIX}{dead}-abc-old.part"
+    for directory in (stale, backup):
+        directory.mkdir()
+        (directory / "config.json").write_text("{}")
+    file_io.remove_stale_temporaries(str(tmp_path / "saved"))
+    assert os.listdir(tmp_path) == []
+
+
+def test_errors_name_the_users_path_not_a_temporary(tmp_path):
+    missing = tmp_path / "no" / "such" / "model.keras"
+    with pytest.raises(FileNotFoundError) as error:
+        with file_io.atomic_write(str(missing)):
+            pass
+    assert str(missing) in str(error.value)
+    assert file_io.TEMP_PREFIX not in str(error.value)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        with file_io.atomic_directory(str(missing)):
+            pass
+    (tmp_path / "a_directory").mkdir()
+    with pytest.raises(IsADirectoryError, match="existing directory"):
+        with file_io.atomic_write(str(tmp_path / "a_directory")):
+            pass
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="existing file"):
+        with file_io.atomic_directory(str(tmp_path / "a_file")):
+            pass
+    assert sorted(os.listdir(tmp_path)) == ["a_directory", "a_file"]

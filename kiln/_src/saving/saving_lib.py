@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import shutil
 import warnings
 import zipfile
 from typing import IO, Any
@@ -18,7 +17,12 @@ from typing import IO, Any
 from kiln._src.saving import file_io, saveable_walk
 from kiln._src.saving.errors import InvalidFileError
 from kiln._src.saving.h5_store import H5Reader, H5Writer
-from kiln._src.saving.zip_archive import ZipWriter, stored_member_window
+from kiln._src.saving.object_sharing import ObjectSharingScope
+from kiln._src.saving.zip_archive import (
+    ZipWriter,
+    check_member_crc,
+    stored_member_window,
+)
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
@@ -43,7 +47,8 @@ def _metadata() -> bytes:
 def serialize_model_config(model: Any) -> bytes:
     from kiln._src.saving.serialization_lib import serialize_keras_object
 
-    return json.dumps(serialize_keras_object(model)).encode("utf-8")
+    with ObjectSharingScope():
+        return json.dumps(serialize_keras_object(model)).encode("utf-8")
 
 
 def write_weights(model: Any, writer: H5Writer) -> None:
@@ -77,12 +82,9 @@ def save_model_to_archive(model: Any, path: str) -> None:
 
 def save_model_to_directory(model: Any, path: str) -> None:
     import os
-    import tempfile
 
     config = serialize_model_config(model)
-    parent = os.path.dirname(os.path.abspath(path)) or "."
-    staging = tempfile.mkdtemp(prefix=file_io.TEMP_PREFIX, dir=parent)
-    try:
+    with file_io.atomic_directory(path) as staging:
         with open(os.path.join(staging, METADATA_MEMBER), "wb") as file:
             file.write(_metadata())
         with open(os.path.join(staging, CONFIG_MEMBER), "wb") as file:
@@ -92,16 +94,7 @@ def save_model_to_directory(model: Any, path: str) -> None:
             write_weights(model, writer)
         finally:
             writer.close()
-        if os.path.exists(path):
-            backup = staging + ".old"
-            os.replace(path, backup)
-            os.replace(staging, path)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(staging, path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    file_io.remove_stale_temporaries(path)
 
 
 def save_weights_file(model: Any, path: str) -> None:
@@ -161,8 +154,11 @@ class _Archive:
                     f"Member '{name}' of '{self.path}' declares {info.file_size} "
                     f"bytes, over the {limit}-byte limit."
                 )
-            with self._zip.open(info) as member:
-                data = member.read(limit + 1)
+            try:
+                with self._zip.open(info) as member:
+                    data = member.read(limit + 1)
+            except zipfile.BadZipFile as error:
+                raise self._corrupt(name, error) from None
         if len(data) > limit:
             raise InvalidFileError(f"Member '{name}' of '{self.path}' is too large.")
         return data
@@ -182,10 +178,21 @@ class _Archive:
             raise InvalidFileError(
                 f"'{self.path}' has no member '{WEIGHTS_MEMBER}'."
             ) from None
+        try:
+            check_member_crc(self._file, self._zip, info)
+        except zipfile.BadZipFile as error:
+            raise self._corrupt(WEIGHTS_MEMBER, error) from None
         if info.compress_type == zipfile.ZIP_STORED:
             window = stored_member_window(self._file, self._zip, info)
             return H5Reader(window, description)
         return H5Reader(self._zip.open(info), description)
+
+    def _corrupt(self, name: str, error: Exception) -> InvalidFileError:
+        return InvalidFileError(
+            f"Member '{name}' of '{self.path}' is corrupt ({error}): its bytes "
+            "do not match the checksum recorded when it was written. The file "
+            "was damaged after saving; save the model again."
+        )
 
     def close(self) -> None:
         if self._zip is not None:
@@ -222,9 +229,10 @@ def load_model_from_path(
         if not compile:
             config = {k: v for k, v in config.items() if k != "compile_config"}
         check_all_classes_resolvable(config, custom_objects)
-        model = deserialize_keras_object(
-            config, custom_objects=custom_objects, safe_mode=safe_mode
-        )
+        with ObjectSharingScope():
+            model = deserialize_keras_object(
+                config, custom_objects=custom_objects, safe_mode=safe_mode
+            )
         reader = archive.weights_reader()
         try:
             load_weights_into(model, reader, skip_mismatch=False)

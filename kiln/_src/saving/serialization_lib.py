@@ -19,7 +19,7 @@ import numpy as np
 
 from kiln._src import api_export
 from kiln._src.backend.keras_tensor import KerasTensor
-from kiln._src.saving import object_registration
+from kiln._src.saving import object_registration, object_sharing
 
 _safe_mode = threading.local()
 
@@ -122,6 +122,8 @@ def serialize_keras_object(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [serialize_keras_object(item) for item in obj]
     if isinstance(obj, dict):
+        if object_sharing.is_envelope_made_here(obj):
+            return obj  # already serialized; may still get its shared id
         return serialize_dict(obj)
     if isinstance(obj, slice):
         return {
@@ -166,6 +168,7 @@ def serialize_keras_object(obj: Any) -> Any:
         compile_config = get_compile_config()
         if compile_config is not None:
             envelope["compile_config"] = serialize_keras_object(compile_config)
+    object_sharing.record_serialized(obj, envelope)
     return envelope
 
 
@@ -371,6 +374,9 @@ def deserialize_keras_object(
         return resolve_function(inner, custom_objects, module_objects)
     if not isinstance(class_name, str):
         raise TypeError(f"'class_name' must be a string. Received: {class_name!r}")
+    shared = object_sharing.shared_object(config)
+    if shared is not None:
+        return shared
     cls = resolve_class(config, custom_objects, module_objects)
     if not inspect.isclass(cls):
         return cls
@@ -404,6 +410,7 @@ def deserialize_keras_object(
         compile_config = config.get("compile_config")
         if compile_config and hasattr(instance, "compile_from_config"):
             instance.compile_from_config(compile_config)
+    object_sharing.record_deserialized(config, instance)
     return instance
 
 

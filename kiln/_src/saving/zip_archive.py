@@ -108,15 +108,9 @@ class ZipWriter:
         self._file.seek(0, io.SEEK_END)
         end = self._file.tell()
         size = end - data_start
-        crc = 0
-        self._file.seek(data_start)
-        remaining = size
-        while remaining:
-            chunk = self._file.read(min(_CHUNK, remaining))
-            if not chunk:
-                raise OSError("The archive shrank while it was being written.")
-            crc = zlib.crc32(chunk, crc)
-            remaining -= len(chunk)
+        crc, read = _crc32(_Window(self._file, data_start, size))
+        if read != size:
+            raise OSError("The archive shrank while it was being written.")
         member.crc, member.size = crc, size
         extra_size = member.extra_size  # type: ignore[attr-defined]
         if size >= _MAX32:
@@ -333,3 +327,34 @@ def stored_member_window(
     name_length, extra_length = fields[9], fields[10]
     data_start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
     return _Window(file, data_start, info.file_size)
+
+
+def check_member_crc(
+    file: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo
+) -> None:
+    """Reads a member once, in chunks, and raises `zipfile.BadZipFile` when
+    its CRC-32 is not the one the zip directory records.
+
+    A STORED member is read in place (no copy is kept), so damage to the
+    weights is caught before h5py reads them piecemeal, which zipfile's own
+    end-of-member check would never see.
+    """
+    if info.compress_type != zipfile.ZIP_STORED:
+        with archive.open(info) as member:  # zipfile checks the CRC at EOF
+            while member.read(_CHUNK):
+                pass
+        return
+    crc, read = _crc32(stored_member_window(file, archive, info))
+    if read != info.file_size or crc != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+
+
+def _crc32(window: _Window) -> tuple[int, int]:
+    """The CRC-32 of a window's bytes and how many there were, read in
+    chunks through one reused buffer."""
+    buffer = memoryview(bytearray(_CHUNK))
+    crc = read = 0
+    while count := window.readinto(buffer):
+        crc = zlib.crc32(buffer[:count], crc)
+        read += count
+    return crc, read

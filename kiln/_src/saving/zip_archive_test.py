@@ -8,7 +8,11 @@ import h5py
 import numpy as np
 import pytest
 
-from kiln._src.saving.zip_archive import ZipWriter, stored_member_window
+from kiln._src.saving.zip_archive import (
+    ZipWriter,
+    check_member_crc,
+    stored_member_window,
+)
 
 
 def _write_archive(path, members, streamed=None):
@@ -147,3 +151,49 @@ def test_rewriting_an_existing_file_truncates_it(tmp_path):
     assert path.stat().st_size < 1000
     with zipfile.ZipFile(path) as archive:
         assert archive.testzip() is None
+
+
+def _flip_byte(path, needle, offset=0):
+    raw = bytearray(path.read_bytes())
+    position = bytes(raw).index(needle) + offset
+    raw[position] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def test_check_member_crc_accepts_intact_members(tmp_path):
+    path = tmp_path / "a.zip"
+    payload = bytes(range(256)) * 100
+    _write_archive(path, {"config.json": b"{}"}, ("w.h5", payload))
+    with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
+        for info in archive.infolist():
+            check_member_crc(file, archive, info)
+
+
+def test_check_member_crc_catches_a_damaged_stored_member(tmp_path):
+    path = tmp_path / "a.zip"
+    payload = b"weights:" + bytes(range(256)) * 100
+    _write_archive(path, {"config.json": b"{}"}, ("w.h5", payload))
+    _flip_byte(path, b"weights:", offset=5000)
+    with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
+        with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32 for file 'w.h5'"):
+            check_member_crc(file, archive, archive.getinfo("w.h5"))
+        check_member_crc(file, archive, archive.getinfo("config.json"))
+
+
+def test_check_member_crc_on_a_deflated_member(tmp_path):
+    path = tmp_path / "a.zip"
+    payload = b"0123456789" * 10_000
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("w.h5", payload)
+    with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
+        check_member_crc(file, archive, archive.getinfo("w.h5"))
+    # Damage the directory's CRC so the (valid) data no longer matches it.
+    with zipfile.ZipFile(path) as archive:
+        crc = archive.getinfo("w.h5").CRC.to_bytes(4, "little")
+    raw = bytearray(path.read_bytes())
+    at = bytes(raw).rindex(crc)  # the central directory's copy
+    raw[at] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
+        with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
+            check_member_crc(file, archive, archive.getinfo("w.h5"))
