@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kiln._src.api_export import keras_export
+from kiln._src.backend import tracking
 from kiln._src.backend.dtypes import standardize_dtype
 from kiln._src.backend.stateless_scope import get_stateless_scope
 
@@ -72,7 +73,7 @@ class Variable:
             )
         self.name = name
         self.path = path or name
-        self.trainable = bool(trainable)
+        self._trainable = bool(trainable)
         self.autocast = autocast
         self.aggregation = aggregation
         self.synchronization = synchronization
@@ -95,6 +96,15 @@ class Variable:
             self._value = value
 
     # -- value access -------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        tracking.bump()
+
     @property
     def shape(self) -> tuple[int, ...]:
         return self._shape

@@ -43,7 +43,10 @@ def pythonify_logs(logs: dict[str, Any] | None) -> dict[str, Any]:
     return result
 
 
-_ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+_ALIASES = {
+    "on_train_batch_begin": "on_batch_begin",
+    "on_train_batch_end": "on_batch_end",
+}
 
 
 def _overrides(callback: Any, hook: str) -> bool:

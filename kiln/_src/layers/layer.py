@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kiln._src.api_export import keras_export
+from kiln._src.backend import tracking
 from kiln._src.backend.keras_tensor import KerasTensor, any_symbolic
 from kiln._src.backend.random import SeedGenerator
 from kiln._src.backend.stateless_scope import StatelessScope, get_stateless_scope
@@ -150,10 +151,13 @@ class Layer(Operation):
     def __setattr__(self, name: str, value: Any) -> None:
         if getattr(self, "_tracking_enabled", False):
             self._track(value)
+            if isinstance(value, Layer | Variable | list | tuple | dict):
+                tracking.bump()
         super().__setattr__(name, value)
 
     def _track(self, value: Any) -> None:
         if isinstance(value, Variable):
+            tracking.bump()
             if not any(v is value for v in self._own_variables()):
                 target = (
                     self._trainable_variables
@@ -277,6 +281,7 @@ class Layer(Operation):
     @trainable.setter
     def trainable(self, value: bool) -> None:
         value = bool(value)
+        tracking.bump()
         for layer in self._flatten_layers():
             layer._trainable = value
             for variable in layer._trainable_variables:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiln._src.api_export import keras_export
+from kiln._src.backend import tracking
 from kiln._src.backend.keras_tensor import KerasTensor
 from kiln._src.layers.core.input_layer import InputLayer
 from kiln._src.layers.layer import Layer
@@ -80,6 +81,7 @@ class Sequential(Model):
                 "Update the `name` argument to pass a unique name."
             )
         self._layers_list.append(layer)
+        tracking.bump()
         self._functional = None
         if rebuild:
             self._maybe_rebuild()
@@ -91,6 +93,7 @@ class Sequential(Model):
         if not self.layers:
             raise TypeError("There are no layers in the model to pop.")
         layer = self._layers_list.pop()
+        tracking.bump()
         self._functional = None
         self.built = False
         if rebuild:
@@ -137,6 +140,7 @@ class Sequential(Model):
                 )
         else:
             self._layers_list.insert(0, InputLayer(batch_shape=tuple(input_shape)))
+            tracking.bump()
         self._maybe_rebuild()
 
     def _maybe_build(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ _KILN_MODEL_INTERNALS = frozenset(
         "_run_eagerly",
         "operations",
         "history",
+        "_variables_cache",
     }
 )
 

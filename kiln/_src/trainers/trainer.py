@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kiln._src.backend import tracking
 from kiln._src.backend.stateless_scope import StatelessScope
 from kiln._src.trainers import data_adapter
 from kiln._src.trainers.compile_utils import (
@@ -140,36 +141,57 @@ class Trainer:
     # -- state ---------------------------------------------------------------------
     def _prepare(self, x: Any, y: Any, training: bool) -> None:
         """Builds the model, metrics and optimizer from the first batch."""
-        if not self.built or (
-            training and self._compile_metrics and not self._compile_metrics.built
-        ):
+        metrics = self._compile_metrics
+        build_metrics = (
+            (training or y is not None) and metrics is not None and not metrics.built
+        )
+        if not self.built or build_metrics:
+            # One shape-only pass builds the layers and gives the output specs.
             with StatelessScope(symbolic=True):
                 y_pred = jax.eval_shape(lambda data: self(data, training=False), x)
-        if training or y is not None:
-            if self._compile_metrics is not None and not self._compile_metrics.built:
-                with StatelessScope(symbolic=True):
-                    y_pred = jax.eval_shape(lambda data: self(data, training=False), x)
-                self._compile_metrics.build(y, y_pred)
+            if build_metrics:
+                metrics.build(y, y_pred)
         if training and self.optimizer is not None and not self.optimizer.built:
-            self.optimizer.build(self.trainable_variables)
+            self.optimizer.build(self._variable_lists()[0])
+
+    def _variable_lists(self) -> tuple[list[Any], list[Any]]:
+        """``(trainable, non_trainable)`` variables, cached until the structure
+        of any layer changes (see `kiln._src.backend.tracking`)."""
+        cached = getattr(self, "_variables_cache", None)
+        if cached is None or cached[0] != tracking.version():
+            cached = (
+                tracking.version(),
+                self.trainable_variables,
+                self.non_trainable_variables,
+            )
+            # Set past attribute tracking: these variables are not the model's own.
+            object.__setattr__(self, "_variables_cache", cached)
+        return cached[1], cached[2]
 
     def _state(self, with_optimizer: bool, with_metrics: bool) -> dict[str, Any]:
+        """The values of the model's (and optimizer's, metrics') variables.
+
+        Train and test steps donate their state to XLA, so the state they get
+        is a copy: the variables keep their own buffers until `_write_state`.
+        """
+        trainable, non_trainable = self._variable_lists()
         state = {
-            "trainable": [v.value for v in self.trainable_variables],
-            "non_trainable": [v.value for v in self.non_trainable_variables],
+            "trainable": [v.value for v in trainable],
+            "non_trainable": [v.value for v in non_trainable],
         }
         if with_optimizer:
             state["optimizer"] = [v.value for v in self.optimizer.variables]
         if with_metrics:
             state["metrics"] = [[v.value for v in m.variables] for m in self.metrics]
+        if with_optimizer or with_metrics:
+            state = jax.tree_util.tree_map(jnp.copy, state)
         return state
 
     def _write_state(self, state: dict[str, Any]) -> None:
-        for variable, value in zip(self.trainable_variables, state["trainable"]):
+        trainable, non_trainable = self._variable_lists()
+        for variable, value in zip(trainable, state["trainable"]):
             variable.assign(value)
-        for variable, value in zip(
-            self.non_trainable_variables, state["non_trainable"]
-        ):
+        for variable, value in zip(non_trainable, state["non_trainable"]):
             variable.assign(value)
         if "optimizer" in state:
             for variable, value in zip(self.optimizer.variables, state["optimizer"]):
@@ -278,11 +300,8 @@ class Trainer:
         return y_pred
 
     def _step_function(self, kind: str) -> Any:
-        key = (
-            kind,
-            tuple(id(v) for v in self.trainable_variables),
-            tuple(id(v) for v in self.non_trainable_variables),
-        )
+        trainable, non_trainable = self._variable_lists()
+        key = (kind, tuple(map(id, trainable)), tuple(map(id, non_trainable)))
         function = self._step_cache.get(key)
         if function is None:
             step = {
@@ -290,7 +309,15 @@ class Trainer:
                 "test": self._test_step,
                 "predict": self._predict_step,
             }[kind]
-            function = step if getattr(self, "_run_eagerly", False) else jax.jit(step)
+            if getattr(self, "_run_eagerly", False):
+                function = step
+            elif kind == "predict":
+                function = jax.jit(step)
+            else:
+                # The state is donated: XLA reuses its buffers for the new state.
+                # Callers pass a state whose arrays no variable holds (see
+                # `_state(..., private=True)`).
+                function = jax.jit(step, donate_argnums=0)
             self._step_cache[key] = function
         return function
 
@@ -351,15 +378,16 @@ class Trainer:
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
             state = None
-            logs: dict[str, Any] = {}
+            raw_logs: dict[str, Any] = {}
             for step, batch in enumerate(adapter):
                 callback_list.on_train_batch_begin(step)
                 if state is None:
                     self._prepare(batch[0], batch[1], training=True)
                     state = self._state(with_optimizer=True, with_metrics=True)
-                raw_logs, state = self._step_function("train")(state, batch)
-                logs = _to_python(raw_logs)
-                callback_list.on_train_batch_end(step, logs)
+                    step_function = self._step_function("train")
+                raw_logs, state = step_function(state, batch)
+                # Passed on unconverted: converting would wait for the step.
+                callback_list.on_train_batch_end(step, raw_logs)
                 if self.stop_training:
                     break
             if state is None:
@@ -368,7 +396,7 @@ class Trainer:
                     "a generator already exhausted?)."
                 )
             self._write_state(state)
-            epoch_logs = dict(logs)
+            epoch_logs = _to_python(raw_logs)
             if validation_data is not None and (epoch + 1) % validation_freq == 0:
                 val_x, val_y, val_sw = _unpack_validation(validation_data)
                 val_logs = self._evaluate_loop(
@@ -415,19 +443,20 @@ class Trainer:
         self.reset_metrics()
         callback_list.on_test_begin()
         state = None
-        logs: dict[str, Any] = {}
+        raw_logs: dict[str, Any] = {}
         for step, batch in enumerate(adapter):
             callback_list.on_test_batch_begin(step)
             if state is None:
                 self._prepare(batch[0], batch[1], training=False)
                 state = self._state(with_optimizer=False, with_metrics=True)
-            raw_logs, state = self._step_function("test")(state, batch)
-            logs = _to_python(raw_logs)
-            callback_list.on_test_batch_end(step, logs)
+                step_function = self._step_function("test")
+            raw_logs, state = step_function(state, batch)
+            callback_list.on_test_batch_end(step, raw_logs)
         if state is not None:
             for metric, values in zip(self.metrics, state["metrics"]):
                 for variable, value in zip(metric.variables, values):
                     variable.assign(value)
+        logs = _to_python(raw_logs)
         callback_list.on_test_end(logs)
         return logs
 
@@ -479,7 +508,8 @@ class Trainer:
             if state is None:
                 self._prepare(batch_x, None, training=False)
                 state = self._state(with_optimizer=False, with_metrics=False)
-            batch_outputs = self._step_function("predict")(state, batch_x)
+                step_function = self._step_function("predict")
+            batch_outputs = step_function(state, batch_x)
             outputs.append(batch_outputs)
             callback_list.on_predict_batch_end(step, {"outputs": batch_outputs})
         callback_list.on_predict_end()
