@@ -39,7 +39,8 @@ def _per_output(spec: Any, output_names: list[str], what: str) -> list[Any]:
                 f"Output names are: {output_names}"
             )
         return [spec.get(name) for name in output_names]
-    if isinstance(spec, list | tuple) and count > 1:
+    # A list gives one entry per output (also `[w]` for a single output).
+    if isinstance(spec, list | tuple) and (count > 1 or len(spec) == 1):
         if len(spec) != count:
             raise ValueError(
                 f"`{what}` is a list of {len(spec)} entries, but the model has "

@@ -143,3 +143,14 @@ def test_errors_for_uncompiled_and_bad_data():
         ValueError, match="Unknown loss|not a valid|Could not interpret"
     ):
         model.compile(optimizer="sgd", loss="no_such_loss")
+
+
+def test_single_output_accepts_one_element_loss_and_weight_lists():
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")]
+    )
+    model.compile(optimizer="sgd", loss=["mse"], loss_weights=[0.5])
+    # prediction 0, target 1: mse 1, weighted by 0.5
+    np.testing.assert_allclose(
+        model.evaluate(np.ones((2, 3)), np.ones((2, 1)), verbose=0), 0.5
+    )
