@@ -1,10 +1,6 @@
-"""End-to-end saving tests: each test gets a fresh working directory, and the
-global custom-object registry is restored afterwards (the fixture the saving
-unit tests use)."""
+"""End-to-end saving tests write files: each gets a fresh working directory."""
 
 import pytest
-
-from kiln._src.saving.conftest import _restore_registry  # noqa: F401 - autouse
 
 
 @pytest.fixture(autouse=True)

@@ -17,19 +17,6 @@ from kiln._src.initializers.initializer import Initializer, standardize_shape
 from kiln._src.saving import serialization_lib
 
 
-def draw_key(seed: Any) -> jax.Array:
-    """A JAX key from an int seed, a `SeedGenerator` or a key.
-
-    An int seed gives the key Keras's JAX backend builds from it (key data
-    ``[seed, 0]``), so an initializer with an int seed draws exactly the values
-    Keras draws with that seed.
-    """
-    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
-        data = np.array([int(seed) & 0xFFFFFFFF, 0], dtype=np.uint32)
-        return jax.random.wrap_key_data(data)
-    return kiln_random.draw_seed(seed)
-
-
 def float_dtype(dtype: Any, owner: str) -> str:
     dtype = standardize_dtype(dtype)
     if not is_float_dtype(dtype):
@@ -66,7 +53,7 @@ class RandomInitializer(Initializer):
         self.seed = int(seed) if isinstance(seed, np.integer) else seed
 
     def _key(self) -> jax.Array:
-        return draw_key(self.seed)
+        return kiln_random.draw_seed(self.seed)
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": serialization_lib.serialize_keras_object(self._init_seed)}
