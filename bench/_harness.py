@@ -23,7 +23,7 @@ RESULT_PREFIX = "BENCH_RESULT "
 LIBS = ("kiln", "keras")
 
 
-# -- inside a worker ---------------------------------------------------------------
+# -- inside a worker ----------------------------------------------------------
 def import_lib(lib: str) -> Any:
     """Imports `kiln` or real Keras (JAX backend) and returns the module."""
     if lib == "kiln":
@@ -59,7 +59,15 @@ def emit(result: dict[str, Any]) -> None:
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 
-# -- in the parent -----------------------------------------------------------------
+class WorkerError(RuntimeError):
+    """A worker process failed; `summary` is its last error line."""
+
+    def __init__(self, message: str, summary: str):
+        super().__init__(message)
+        self.summary = summary
+
+
+# -- in the parent ------------------------------------------------------------
 def run_worker(script: str, spec: dict[str, Any], timeout: float = 900) -> dict:
     """Runs ``script --worker SPEC`` in a fresh interpreter; returns its result
     plus ``wall_s``, the whole process's wall time."""
@@ -77,9 +85,16 @@ def run_worker(script: str, spec: dict[str, Any], timeout: float = 900) -> dict:
             result = json.loads(line[len(RESULT_PREFIX) :])
             result["wall_s"] = wall
             return result
-    raise RuntimeError(
+    lines = [line for line in process.stderr.splitlines() if line.strip()]
+    summary = lines[-1] if lines else f"exit status {process.returncode}"
+    for line in reversed(lines):
+        if "Error" in line.split(":", 1)[0]:
+            summary = line
+            break
+    raise WorkerError(
         f"worker {spec} failed (exit {process.returncode}):\n"
-        f"{process.stdout[-2000:]}\n{process.stderr[-4000:]}"
+        f"{process.stdout[-2000:]}\n{process.stderr[-4000:]}",
+        summary,
     )
 
 
@@ -112,11 +127,19 @@ def machine_info() -> str:
             versions.append(f"{name} {version(name)}")
         except Exception:
             versions.append(f"{name} ?")
+    load = load_average()
     return (
         f"{time.strftime('%Y-%m-%d %H:%M %Z')} | {os.cpu_count()} cores ({cpu}) | "
         f"{memory_gib:.0f} GiB RAM | Python {platform.python_version()} | "
         + ", ".join(versions)
+        + f" | load average {load}"
     )
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages: other work on the machine skews
+    timings, so each script prints them at its start and end."""
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def print_table(header: list[str], rows: list[list[str]]) -> None:
