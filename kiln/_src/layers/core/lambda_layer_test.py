@@ -138,7 +138,10 @@ def test_closure_defaults_and_output_shape_function_round_trip():
     np.testing.assert_allclose(revived(x), x * 3.0 + 0.5)
     assert revived.compute_output_shape((None, 2)) == (None, 2)
     named = kiln.layers.Lambda(_double, output_shape=lambda shape: shape)
-    with pytest.raises(ValueError, match="`output_shape` is a Python lambda"):
+    with (
+        kiln.saving.custom_object_scope({"_double": _double}),
+        pytest.raises(ValueError, match="`output_shape` is a Python lambda"),
+    ):
         kiln.layers.Lambda.from_config(named.get_config())
 
 
