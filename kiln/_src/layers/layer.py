@@ -158,7 +158,9 @@ class Layer(Operation):
     def _track(self, value: Any) -> None:
         if isinstance(value, Variable):
             tracking.bump()
-            if not any(v is value for v in self._own_variables()):
+            owned = self.__dict__.setdefault("_owned_variable_ids", set())
+            if id(value) not in owned:  # a set: adding n variables stays linear
+                owned.add(id(value))
                 target = (
                     self._trainable_variables
                     if value.trainable
