@@ -32,7 +32,15 @@ def _weights_table(h5: h5py.File) -> list[tuple[str, tuple[int, ...], str, int]]
             rows.append((name, tuple(obj.shape), dtype_name, size))
 
     h5.visititems(visit)
-    return rows
+    # Numeric order within a group: vars/2 before vars/10.
+    return sorted(rows, key=lambda row: _natural_key(row[0]))
+
+
+def _natural_key(path: str) -> list[Any]:
+    return [
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in path.split("/")
+    ]
 
 
 def _layers_of(config: dict[str, Any]) -> list[tuple[str, str]]:

@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             describe(args.file, sys.stdout)
+        except BrokenPipeError:  # e.g. `kiln inspect f | head`
+            sys.stderr.close()
+            return 0
         except (OSError, ValueError, KeyError) as error:
             print(f"kiln inspect: cannot read {args.file}: {error}", file=sys.stderr)
             return 1
