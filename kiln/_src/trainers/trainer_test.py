@@ -154,3 +154,17 @@ def test_single_output_accepts_one_element_loss_and_weight_lists():
     np.testing.assert_allclose(
         model.evaluate(np.ones((2, 3)), np.ones((2, 1)), verbose=0), 0.5
     )
+
+
+def test_weights_stay_readable_during_fit_despite_donated_buffers():
+    x, y = _linear_data(64)
+    model = _mlp()
+    model.compile(optimizer="adam", loss="mse")
+    seen = []
+    reader = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append(model.get_weights()[0].sum())
+    )
+    model.fit(x, y, batch_size=16, epochs=2, callbacks=[reader], verbose=0)
+    model.train_on_batch(x[:4], y[:4])
+    assert len(seen) == 8 and all(np.isfinite(seen))
+    assert np.isfinite(model.get_weights()[0]).all()
