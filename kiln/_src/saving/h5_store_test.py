@@ -202,3 +202,78 @@ def test_unreadable_file_is_an_invalid_file_error(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(InvalidFileError, match="not a readable HDF5 file"):
         H5Reader(str(path), "'w.weights.h5'")
+
+
+def _stored_in_zip(tmp_path, h5_path):
+    """A STORED zip holding the HDF5 file, and a window on that member."""
+    import zipfile
+
+    from kiln._src.saving.zip_archive import stored_member_window
+
+    archive_path = tmp_path / "w.zip"
+    with zipfile.ZipFile(archive_path, "w", zipfile.ZIP_STORED) as archive:
+        archive.write(h5_path, "model.weights.h5")
+    file = open(archive_path, "rb")
+    archive = zipfile.ZipFile(file)
+    window = stored_member_window(file, archive, archive.getinfo("model.weights.h5"))
+    return file, window
+
+
+def test_checking_reads_no_data_and_reading_reads_one_dataset(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    values = [np.full((256, 64), index, "float32") for index in range(8)]
+    _write(path, {"a/vars": ("a", values)})
+    file, window = _stored_in_zip(tmp_path, path)
+    reader = H5Reader(window, "test")
+    opened = window.bytes_read
+    checked = [reader.check("a/vars", str(i), (256, 64), "float32") for i in range(8)]
+    # Every check together reads metadata only: far less than one dataset.
+    assert window.bytes_read - opened < values[0].nbytes // 4
+    before = window.bytes_read
+    read = reader.read_checked(checked[5])
+    assert window.bytes_read - before == values[5].nbytes  # exactly its bytes
+    np.testing.assert_array_equal(read, values[5])
+    reader.close()
+    file.close()
+
+
+@pytest.mark.parametrize("source", ["path", "window", "file_object"])
+@pytest.mark.parametrize("chunked", [False, True], ids=["contiguous", "chunked"])
+def test_every_way_of_opening_reads_the_same_values(tmp_path, source, chunked):
+    import io
+
+    path = tmp_path / "w.weights.h5"
+    kernel = np.arange(12, dtype=">f4").reshape(3, 4)  # big-endian on purpose
+    half = np.array([1.5, -2.0], dtype=ml_dtypes.bfloat16)
+    with h5py.File(path, "w") as h5:
+        group = h5.require_group("a/vars")
+        group.create_dataset("0", data=kernel, chunks=(1, 4) if chunked else None)
+        group.create_dataset("1", data=half.view("V2")).attrs["dtype"] = "bfloat16"
+        group.create_dataset("2", shape=(2,), dtype="int32")  # never written
+    file = None
+    if source == "path":
+        reader = H5Reader(str(path), "test")
+    elif source == "window":
+        file, window = _stored_in_zip(tmp_path, path)
+        reader = H5Reader(window, "test")
+    else:
+        reader = H5Reader(io.BytesIO(path.read_bytes()), "test")
+    read = reader.read("a/vars", "0", (3, 4), "float32")
+    assert read.dtype == np.dtype(">f4")
+    np.testing.assert_array_equal(read, kernel)
+    read = reader.read("a/vars", "1", (2,), "bfloat16")
+    assert read.dtype == ml_dtypes.bfloat16
+    np.testing.assert_array_equal(read.astype("float32"), [1.5, -2.0])
+    np.testing.assert_array_equal(reader.read("a/vars", "2", (2,), "int32"), [0, 0])
+    reader.close()
+    if file is not None:
+        file.close()
+
+
+def test_a_missing_dataset_is_named(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    _raw_file(path, lambda h5: h5.require_group("a/vars").create_dataset("x", data=[1]))
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match=r"'a/vars/0' is missing.*\['x'\]"):
+        reader.check("a/vars", "0", (1,), "int64")
+    reader.close()

@@ -16,8 +16,9 @@ from typing import IO, Any
 
 from kiln._src.saving import file_io, saveable_walk
 from kiln._src.saving.errors import InvalidFileError
-from kiln._src.saving.h5_store import H5Reader, H5Writer
+from kiln._src.saving.h5_store import CheckedDataset, H5Reader, H5Writer
 from kiln._src.saving.object_sharing import ObjectSharingScope
+from kiln._src.saving.safety import archive_checks, json_checks
 from kiln._src.saving.zip_archive import (
     ZipWriter,
     check_member_crc,
@@ -121,9 +122,17 @@ class _Archive:
             return
         self._file = file_io.open_read(path)
         try:
+            # The directory's size is bounded before zipfile parses it, and
+            # every member is checked before any member is read.
+            archive_checks.check_directory_bounds(self._file, path)
             self._zip = zipfile.ZipFile(self._file)
+            size = self._file.seek(0, 2)
+            archive_checks.check_archive(self._zip, size, path)
+        except InvalidFileError:
+            self.close()
+            raise
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-            self._file.close()
+            self.close()
             size = file_io.file_size(path)
             raise InvalidFileError(
                 f"Cannot load '{path}': it is not a valid .keras file (a .keras "
@@ -202,10 +211,8 @@ class _Archive:
 
 
 def _parse_config(data: bytes, where: str) -> Any:
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidFileError(f"{where} is not valid JSON: {error}") from None
+    # Bounded and strict: depth, size, duplicate keys, NaN, huge integers.
+    return json_checks.load_json(data, where, max_bytes=MAX_CONFIG_BYTES)
 
 
 def load_model_from_path(
@@ -263,10 +270,15 @@ def load_weights_from_path(model: Any, path: str, skip_mismatch: bool) -> None:
 
 
 def load_weights_into(model: Any, reader: H5Reader, skip_mismatch: bool) -> None:
-    """Checks and reads every variable, then assigns them all (or none)."""
+    """Checks every variable's dataset from its metadata alone, then reads and
+    assigns them one at a time (or, when a check fails, assigns none).
+
+    Only one variable's array is held at a time, so the extra memory of a load
+    is about the largest variable, not the whole model.
+    """
     from kiln._src.layers.layer import Layer
 
-    assignments: list[tuple[Any, Any]] = []
+    assignments: list[tuple[Any, CheckedDataset]] = []
     failures: list[tuple[Any, str]] = []
     for path, obj in saveable_walk.walk(model):
         group = saveable_walk.vars_path(path)
@@ -297,11 +309,13 @@ def load_weights_into(model: Any, reader: H5Reader, skip_mismatch: bool) -> None
                 )
             failures.append((obj, message))
             continue
-        own: list[tuple[Any, Any]] = []
+        own: list[tuple[Any, CheckedDataset]] = []
         try:
             for index, variable in enumerate(variables):
-                array = reader.read(group, str(index), variable.shape, variable.dtype)
-                own.append((variable, array))
+                checked = reader.check(
+                    group, str(index), variable.shape, variable.dtype
+                )
+                own.append((variable, checked))
             assignments.extend(own)
         except InvalidFileError as error:
             if "has shape" in str(error):
@@ -324,5 +338,15 @@ def load_weights_into(model: Any, reader: H5Reader, skip_mismatch: bool) -> None
         )
     for obj, message in failures:
         warnings.warn(f"Skipping loading weights for {obj}: {message}", stacklevel=3)
-    for variable, array in assignments:
+    for done, (variable, checked) in enumerate(assignments):
+        try:
+            array = reader.read_checked(checked)
+        except (OSError, RuntimeError, ValueError) as error:
+            raise InvalidFileError(
+                f"{checked.where} passed every check but could not be read "
+                f"({error}). {done} of {len(assignments)} variables were already "
+                "assigned, so the model now holds a mix of old and loaded weights: "
+                "load again from an intact file."
+            ) from None
         variable.assign(array)
+        del array  # freed before the next variable is read

@@ -36,8 +36,10 @@ def keras_module() -> Any:
 
 def _inputs(lib: Any, input_shape: Any, input_dtype: Any) -> Any:
     if isinstance(input_shape, list):
-        dtypes = input_dtype if isinstance(input_dtype, list) else [input_dtype] * len(
-            input_shape
+        dtypes = (
+            input_dtype
+            if isinstance(input_dtype, list)
+            else [input_dtype] * len(input_shape)
         )
         return [
             lib.Input(shape=shape, dtype=dtype, name=f"in_{i}")
@@ -46,12 +48,15 @@ def _inputs(lib: Any, input_shape: Any, input_dtype: Any) -> Any:
     return lib.Input(shape=input_shape, dtype=input_dtype, name="in_0")
 
 
-def random_data(input_shape: Any, input_dtype: Any, batch: int, seed: int,
-                int_high: int = 10) -> Any:
+def random_data(
+    input_shape: Any, input_dtype: Any, batch: int, seed: int, int_high: int = 10
+) -> Any:
     rng = np.random.default_rng(seed)
     if isinstance(input_shape, list):
-        dtypes = input_dtype if isinstance(input_dtype, list) else [input_dtype] * len(
-            input_shape
+        dtypes = (
+            input_dtype
+            if isinstance(input_dtype, list)
+            else [input_dtype] * len(input_shape)
         )
         return [
             random_data(shape, dtype, batch, seed + i, int_high)
@@ -106,9 +111,11 @@ def h5_layout(path: str) -> dict[str, tuple[int, ...]]:
     layout: dict[str, tuple[int, ...]] = {}
     with h5py.File(io.BytesIO(data), "r") as file:
         file.visititems(
-            lambda name, obj: layout.__setitem__(name, tuple(obj.shape))
-            if isinstance(obj, h5py.Dataset)
-            else None
+            lambda name, obj: (
+                layout.__setitem__(name, tuple(obj.shape))
+                if isinstance(obj, h5py.Dataset)
+                else None
+            )
         )
     return layout
 
@@ -181,11 +188,21 @@ def check_layer(
             f"Keras: {h5_layout(keras_file)}"
         )
         in_keras = keras.models.load_model(kiln_file)
-        _assert_close(in_keras.predict(data, verbose=0), actual, rtol, atol,
-                      "kiln file loaded in Keras")
+        _assert_close(
+            in_keras.predict(data, verbose=0),
+            actual,
+            rtol,
+            atol,
+            "kiln file loaded in Keras",
+        )
         in_kiln = kiln.models.load_model(keras_file)
-        _assert_close(in_kiln.predict(data, verbose=0), expected, rtol, atol,
-                      "Keras file loaded in kiln")
+        _assert_close(
+            in_kiln.predict(data, verbose=0),
+            expected,
+            rtol,
+            atol,
+            "Keras file loaded in kiln",
+        )
     return kiln_model, keras_model
 
 

@@ -14,8 +14,15 @@ from kiln._src.testing.layer_harness import check_layer
         (lambda k: k.layers.Identity(), (4,)),
         (lambda k: k.layers.Dropout(0.5), (4,)),
     ],
-    ids=["dense", "dense_3d_no_bias", "flatten", "reshape", "activation", "identity",
-         "dropout"],
+    ids=[
+        "dense",
+        "dense_3d_no_bias",
+        "flatten",
+        "reshape",
+        "activation",
+        "identity",
+        "dropout",
+    ],
 )
 def test_core_layers_match_keras(tmp_path, factory, shape):
     check_layer(tmp_path, factory, shape)

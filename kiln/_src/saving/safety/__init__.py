@@ -1,0 +1,1 @@
+"""Checks that run on an untrusted `.keras` file before kiln reads it."""
