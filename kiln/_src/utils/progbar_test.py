@@ -23,6 +23,9 @@ def _normalize(text: str) -> str:
     text = re.sub(r"\d+(ms|us|s)/(step|sample)", r"T/\2", text)
     text = re.sub(r"\x1b\[1m[\d:]+s?\x1b\[0m", "\x1b[1mCLOCK\x1b[0m", text)
     text = re.sub(r" - \d+s - ", " - CLOCK - ", text)
+    # Both bars pad a line with spaces to the width of the previous one, and
+    # that width depends on the measured times: trailing spaces are timing.
+    text = re.sub(r" +(?=[\n\r])", "", text)
     return re.sub(r" *(\x08+)", "<BS>", text)
 
 
