@@ -30,7 +30,8 @@ METADATA_MEMBER = "metadata.json"
 WEIGHTS_MEMBER = "model.weights.h5"
 # The Keras release whose format kiln writes; Keras never reads this field.
 KERAS_FORMAT_VERSION = "3.15.1"
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
+# One cap for config.json, defined with the other archive limits.
+MAX_CONFIG_BYTES = archive_checks.MAX_CONFIG_BYTES
 
 
 def _metadata() -> bytes:
