@@ -17,6 +17,7 @@ import numpy as np
 
 from kiln._src.backend import tracking
 from kiln._src.backend.stateless_scope import StatelessScope
+from kiln._src.callbacks.callback_list import pythonify_logs
 from kiln._src.trainers import data_adapter
 from kiln._src.trainers.compile_utils import (
     CompileLoss,
@@ -396,7 +397,7 @@ class Trainer:
                     "a generator already exhausted?)."
                 )
             self._write_state(state)
-            epoch_logs = _to_python(raw_logs)
+            epoch_logs = pythonify_logs(raw_logs)
             if validation_data is not None and (epoch + 1) % validation_freq == 0:
                 val_x, val_y, val_sw = _unpack_validation(validation_data)
                 val_logs = self._evaluate_loop(
@@ -456,7 +457,7 @@ class Trainer:
             for metric, values in zip(self.metrics, state["metrics"]):
                 for variable, value in zip(metric.variables, values):
                     variable.assign(value)
-        logs = _to_python(raw_logs)
+        logs = pythonify_logs(raw_logs)
         callback_list.on_test_end(logs)
         return logs
 
@@ -535,7 +536,7 @@ class Trainer:
         state = self._state(with_optimizer=True, with_metrics=True)
         raw_logs, state = self._step_function("train")(state, batch)
         self._write_state(state)
-        logs = _to_python(raw_logs)
+        logs = pythonify_logs(raw_logs)
         return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 
     def test_on_batch(
@@ -551,7 +552,7 @@ class Trainer:
         state = self._state(with_optimizer=False, with_metrics=True)
         raw_logs, state = self._step_function("test")(state, batch)
         self._write_state(state)
-        logs = _to_python(raw_logs)
+        logs = pythonify_logs(raw_logs)
         return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 
     def predict_on_batch(self, x: Any) -> Any:
@@ -571,9 +572,6 @@ def _resolve_verbose(verbose: Any) -> int:
         )
     return int(verbose)
 
-
-def _to_python(logs: dict[str, Any]) -> dict[str, float]:
-    return {key: float(value) for key, value in logs.items()}
 
 
 def _flatten_logs(logs: dict[str, float], names: list[str]) -> Any:
