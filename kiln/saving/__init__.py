@@ -19,10 +19,20 @@ from kiln._src.saving.serialization_lib import (
     deserialize_keras_object,
     serialize_keras_object,
 )
+from kiln._src.saving.weights_file import (
+    LoadReport,
+    WeightInfo,
+    WeightsFile,
+    load_weights_subset,
+    open_weights,
+)
 
 __all__ = [
     "CustomObjectScope",
     "InvalidFileError",
+    "LoadReport",
+    "WeightInfo",
+    "WeightsFile",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",
@@ -30,6 +40,8 @@ __all__ = [
     "get_registered_object",
     "load_model",
     "load_weights",
+    "load_weights_subset",
+    "open_weights",
     "register_keras_serializable",
     "save_model",
     "save_weights",

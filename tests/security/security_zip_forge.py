@@ -54,3 +54,43 @@ def patch_central(data: bytes, name: str, **fields: int) -> bytes:
 
 def honest_list(members: dict[str, bytes]) -> list[tuple[str, bytes]]:
     return [(name, members[name]) for name in MEMBERS]
+
+
+# -- helpers for the sandboxed attack runs and the fuzzer ------------------------------
+
+
+def read_members(path: str) -> dict[str, bytes]:
+    """Every member of the zip at `path`, by name (the last copy wins)."""
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def archive_with(members: dict[str, bytes], **replaced: bytes) -> bytes:
+    """The standard three members of `members`, some replaced by keyword
+    (``config_json=...``, ``model_weights_h5=...``, ``metadata_json=...``)."""
+    names = {"config_json": "config.json", "metadata_json": "metadata.json"}
+    names["model_weights_h5"] = "model.weights.h5"
+    merged = dict(members)
+    for key, data in replaced.items():
+        merged[names[key]] = data
+    return build_archive(honest_list(merged))
+
+
+def edit_h5(data: bytes, edit, scratch_dir: str) -> bytes:
+    """The HDF5 file `data` after `edit(h5py.File)` ran on a scratch copy of it
+    (written under `scratch_dir`, removed afterwards)."""
+    import os
+    import tempfile
+
+    import h5py
+
+    handle, path = tempfile.mkstemp(suffix=".h5", dir=scratch_dir)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            f.write(data)
+        with h5py.File(path, "r+") as f:
+            edit(f)
+        with open(path, "rb") as f:
+            return f.read()
+    finally:
+        os.remove(path)

@@ -1,5 +1,6 @@
-"""`kiln inspect FILE`: what a `.keras` / `.weights.h5` file holds, read from its
-config and HDF5 metadata only (no weight data, no model building, no JAX)."""
+"""`kiln inspect FILE`: what a `.keras`, `.weights.h5` or `.weights.json` holds,
+read from its config, index and HDF5 metadata only (no weight data, no model
+building, no JAX)."""
 
 from __future__ import annotations
 
@@ -56,10 +57,29 @@ def _layers_of(config: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _describe_sharded(path: str, say: Any) -> None:
+    from kiln._src.saving.sharded_weights import ShardIndex, iter_shard_datasets
+
+    index = ShardIndex(path)
+    say(f"{path}: sharded weights index ({len(index.shards)} shards)")
+    rows = sorted(iter_shard_datasets(index), key=lambda row: _natural_key(row[1]))
+    total = sum(row[4] for row in rows)
+    say(f"  weights ({len(rows)} arrays, {_format_bytes(total)}):")
+    width = max((len(row[1]) for row in rows), default=10)
+    for shard, name, shape, dtype, size in rows:
+        say(
+            f"    {name:<{width}}  {str(shape):<16} {dtype:<9} "
+            f"{_format_bytes(size):<12} {shard}"
+        )
+
+
 def describe(path: str, out: IO[str]) -> None:
     def say(line: str = "") -> None:
         out.write(line + "\n")
 
+    if path.endswith(".json"):
+        _describe_sharded(path, say)
+        return
     with open(path, "rb") as file:
         if zipfile.is_zipfile(file):
             file.seek(0)

@@ -50,3 +50,31 @@ def test_inspect_weights_file_and_bad_file(tmp_path):
     bad.write_bytes(b"not a model")
     result = _run("inspect", str(bad))
     assert result.returncode == 1 and "cannot read" in result.stderr
+
+
+def test_inspect_sharded_weights_without_importing_jax(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    path = str(tmp_path / "s.weights.json")
+    model.save_weights(path, max_shard_size=30 / 1024**3)
+    result = _run("inspect", path)
+    assert result.returncode == 0, result.stderr
+    assert "sharded weights index (2 shards)" in result.stdout
+    assert "layers/dense/vars/0  (3, 2)" in result.stdout
+    assert "s_00001.weights.h5" in result.stdout
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, io; from kiln._src.cli.inspect_file import describe; "
+            f"describe({path!r}, io.StringIO()); print('jax' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "False"
+    (tmp_path / "s.weights.json").write_text(
+        '{"weight_map": {"/vars": "../s_00000.weights.h5"}}'
+    )
+    result = _run("inspect", path)
+    assert result.returncode == 1 and "not a plain shard file" in result.stderr

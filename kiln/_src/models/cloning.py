@@ -175,4 +175,9 @@ def model_from_json(
         raise ValueError(f"model_from_json() received invalid JSON: {error}") from None
     if isinstance(config, dict):
         config = {k: v for k, v in config.items() if k != "compile_config"}
+    from kiln._src.saving.safety import config_checks, graph_checks
+
+    # The same field and graph checks as loading a .keras file.
+    config_checks.check_config(config, "model_from_json()")
+    graph_checks.check_graph(config, "model_from_json()")
     return deserialize_keras_object(config, custom_objects=custom_objects)

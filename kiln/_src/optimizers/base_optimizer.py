@@ -250,8 +250,11 @@ class Optimizer:
         init = _resolve_initializer(initializer)
         shape = tuple(shape)
         dtype = dtype or floatx()
+        # Lazy, as a layer's variables are: a slot about to be filled from a
+        # file is never allocated twice (and never before the load's budget
+        # check).
         variable = Variable(
-            init(shape, dtype),
+            init,
             shape=shape,
             dtype=dtype,
             trainable=False,

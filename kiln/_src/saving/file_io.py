@@ -44,6 +44,15 @@ def listdir(path: str) -> list[str]:
     return sorted(os.listdir(path))
 
 
+def lstat(path: str) -> os.stat_result:
+    """The entry at `path` itself (a symbolic link is not followed)."""
+    return os.lstat(path)
+
+
+def join(directory: str, name: str) -> str:
+    return os.path.join(directory, name)
+
+
 def makedirs(path: str) -> None:
     os.makedirs(path, exist_ok=True)
 
@@ -94,10 +103,11 @@ def atomic_write(path: str) -> Iterator[IO[bytes]]:
         prefix=_temporary_prefix(), suffix=".part", dir=directory
     )
     try:
+        # No fsync: atomicity against a killed process comes from the rename
+        # alone, and an fsync would double the time of a save (Keras does not
+        # sync either). Durability across power loss is the filesystem's.
         with os.fdopen(handle, "w+b") as file:
             yield file
-            file.flush()
-            os.fsync(file.fileno())
         if os.path.exists(path):
             # Keep the previous file's permissions, as an in-place write would.
             os.chmod(temp_path, os.stat(path).st_mode & 0o7777)

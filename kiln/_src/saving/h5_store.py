@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import h5py
 import numpy as np
-from h5py import h5a, h5d, h5g, h5l, h5o, h5s, h5t
+from h5py import h5a, h5d, h5g, h5l, h5o, h5s, h5t, h5z
 
 from kiln._src.saving.errors import InvalidFileError
 from kiln._src.saving.zip_archive import _Window
@@ -26,6 +26,19 @@ try:  # ml_dtypes ships with jaxlib.
     _BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 except ImportError:  # pragma: no cover
     _BFLOAT16 = None
+
+
+# XLA's CPU client adopts a host buffer without copying when it is aligned to
+# this many bytes, so a variable filled from a file holds the read bytes.
+_XLA_ALIGNMENT = 64
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialized array whose data starts on a 64-byte boundary."""
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    buffer = np.empty(nbytes + _XLA_ALIGNMENT, dtype=np.uint8)
+    start = -buffer.ctypes.data % _XLA_ALIGNMENT
+    return buffer[start : start + nbytes].view(dtype).reshape(shape)
 
 
 class H5Writer:
@@ -57,6 +70,77 @@ _LINK_NAMES = {
     h5l.TYPE_SOFT: "SoftLink",
     h5l.TYPE_EXTERNAL: "ExternalLink",
 }
+
+# Reading limits (documented in FORMAT.md, "Limits").
+MAX_GROUP_DEPTH = 64
+MAX_LINKS_PER_GROUP = 1_000_000
+MAX_ATTRIBUTE_BYTES = 64 * 1024
+# A chunk may be as large as its dataset, or this, whichever is larger.
+MIN_CHUNK_LIMIT = 1024 * 1024
+# Filters that never change the size of the data they pass. Deflate is not
+# here: libhdf5 grows its output buffer until a stream ends, so a small chunk
+# can expand about 1000-fold in memory before any size is checked.
+ALLOWED_FILTERS = {h5z.FILTER_SHUFFLE: "shuffle", h5z.FILTER_FLETCHER32: "fletcher32"}
+_FILTER_NAMES = {
+    h5z.FILTER_DEFLATE: "deflate (gzip)",
+    h5z.FILTER_SZIP: "szip",
+    h5z.FILTER_NBIT: "n-bit",
+    h5z.FILTER_SCALEOFFSET: "scale-offset",
+    32000: "LZF",
+}
+_CLASS_NAMES = {
+    h5t.STRING: "string",
+    h5t.COMPOUND: "compound",
+    h5t.VLEN: "variable-length",
+    h5t.ARRAY: "array",
+    h5t.REFERENCE: "reference",
+    h5t.BITFIELD: "bitfield",
+    h5t.TIME: "time",
+}
+_NOT_NUMERIC = np.dtype("V1")
+# What h5py raises when libhdf5 cannot parse a damaged file's metadata.
+_METADATA_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
+
+
+def _kind_of(obj: Any) -> str:
+    if isinstance(obj, h5g.GroupID):
+        return "a group"
+    if isinstance(obj, h5d.DatasetID):
+        return "a dataset"
+    if isinstance(obj, h5t.TypeID):
+        return "a named datatype"
+    return "an object of another kind"
+
+
+def _classify(stored_type: Any) -> tuple[np.dtype, bool, str | None]:
+    """(NumPy dtype, stored bytes are exactly that dtype's, why the type is
+    not allowed or ``None``) for an HDF5 element type."""
+    type_class = stored_type.get_class()
+    size = stored_type.get_size()
+    if type_class == h5t.OPAQUE:
+        if size == 2:
+            return np.dtype("V2"), True, None  # bfloat16 (checked by its marker)
+        return (
+            _NOT_NUMERIC,
+            False,
+            f"{size}-byte opaque elements, which are not numeric",
+        )
+    if type_class not in (h5t.INTEGER, h5t.FLOAT, h5t.ENUM):
+        name = _CLASS_NAMES.get(type_class, f"class {type_class}")
+        return _NOT_NUMERIC, False, f"{name} elements, which are not numeric"
+    try:
+        dtype = stored_type.dtype
+    except (TypeError, ValueError):
+        return _NOT_NUMERIC, False, "an element type NumPy cannot represent"
+    if type_class == h5t.ENUM and dtype != np.dtype(bool):
+        return _NOT_NUMERIC, False, "enum elements, which are not numeric"
+    if dtype.kind not in "biuf" or dtype.itemsize > 8 or size > 8:
+        return _NOT_NUMERIC, False, f"dtype {dtype}, which is not numeric"
+    try:
+        exact = stored_type.equal(h5t.py_create(dtype))
+    except (TypeError, ValueError):
+        exact = False
+    return dtype, exact, None
 
 
 class CheckedDataset:
@@ -105,12 +189,14 @@ class H5Reader:
                 f"{description} is not a readable HDF5 file ({error}). The file "
                 "may be truncated or corrupt; save it again."
             ) from None
-        # group path -> (group id, {link name: link type}), or None when the
-        # path names no group.
-        self._groups: dict[str, tuple[h5g.GroupID, dict[str, int]] | None] = {}
-        # HDF5 types seen so far: (type, NumPy dtype, whether the stored bytes
-        # are exactly that dtype's bytes).
-        self._types: list[tuple[Any, np.dtype, bool]] = []
+        # group path -> (group id, {link name: (link type, address)}), None
+        # when the path names nothing, or what it names when not a group.
+        self._groups: dict[str, Any] = {}
+        # object address -> the one path it was reached at.
+        self._claimed: dict[int, str] = {}
+        # HDF5 types seen so far: (type, (NumPy dtype, whether the stored
+        # bytes are exactly that dtype's, why the type is refused or None)).
+        self._types: list[tuple[Any, tuple[np.dtype, bool, str | None]]] = []
         # Where contiguous bytes can be read directly: HDF5's own descriptor
         # (a file opened by path) or an in-place window on a zip member.
         self._fd: int | None = None
@@ -120,34 +206,139 @@ class H5Reader:
         elif isinstance(file, _Window):
             self._window = file
 
-    def _group(self, path: str) -> tuple[h5g.GroupID, dict[str, int]] | None:
+    def _group(
+        self, path: str
+    ) -> tuple[h5g.GroupID, dict[str, tuple[int, Any]]] | None:
+        """The group at ``path`` and its links (name -> (link type, address)),
+        or ``None`` when some component is missing. Raises `InvalidFileError`
+        when a component is not a hard link to a group."""
+        entry = self._lookup(path)
+        if isinstance(entry, str):
+            raise InvalidFileError(
+                f"{self._description}: '{path}' should be a group of datasets, "
+                f"but it is {entry}."
+            )
+        return entry
+
+    def _lookup(
+        self, path: str
+    ) -> tuple[h5g.GroupID, dict[str, tuple[int, Any]]] | None | str:
+        try:
+            return self._resolve(path)
+        except InvalidFileError:
+            raise
+        except _METADATA_ERRORS as error:
+            raise self._corrupt(f"group '{path}'", error) from None
+
+    def _corrupt(self, what: str, error: Exception) -> InvalidFileError:
+        return InvalidFileError(
+            f"{self._description}: the metadata of {what} cannot be read "
+            f"({type(error).__name__}: {error}). The file is corrupt; save it again."
+        )
+
+    def _resolve(
+        self, path: str
+    ) -> tuple[h5g.GroupID, dict[str, tuple[int, Any]]] | None | str:
+        """Resolves ``path`` one component at a time from the root, following
+        only hard links (cached per path, so each group is opened and its
+        links listed once). Returns the group entry, ``None`` when a component
+        is missing, or a description of the object found when the last
+        component is not a group."""
         if path in self._groups:
             return self._groups[path]
-        entry = None
-        name = path.encode("utf-8")
-        root = self._file.id
-        if name in root:
-            group = h5o.open(root, name)
-            if not isinstance(group, h5g.GroupID):
+        parts = path.split("/") if path else []
+        if len(parts) > MAX_GROUP_DEPTH:
+            raise InvalidFileError(
+                f"{self._description}: group path '{path[:200]}' has "
+                f"{len(parts)} components, over the limit of {MAX_GROUP_DEPTH}."
+            )
+        if any(part in ("", ".") for part in parts):
+            raise InvalidFileError(
+                f"{self._description}: group path '{path}' has an empty or '.' "
+                "component; layer and object names must not produce one."
+            )
+        if not parts:
+            entry: Any = self._open_group(self._file.id, path)
+        else:
+            parent_path = "/".join(parts[:-1])
+            parent = self._resolve(parent_path)
+            if isinstance(parent, str):
                 raise InvalidFileError(
-                    f"{self._description}: '{path}' should be a group of datasets."
+                    f"{self._description}: '{parent_path}' should be a group "
+                    f"(it is on the path to '{path}'), but it is {parent}."
                 )
-            links: dict[str, int] = {}
-
-            def collect(link: bytes, info: Any) -> None:
-                links[link.decode("utf-8", "surrogateescape")] = info.type
-
-            group.links.iterate(collect, info=True)
-            entry = (group, links)
+            entry = None
+            link = None if parent is None else parent[1].get(parts[-1])
+            if link is not None:
+                link_type, address = link
+                if link_type != h5l.TYPE_HARD:
+                    kind = _LINK_NAMES.get(link_type, "user-defined link")
+                    raise InvalidFileError(
+                        f"{self._description}: group '{path}' is a {kind}; only "
+                        "hard links are allowed (a soft or external link could "
+                        "lead outside the file or to another part of it)."
+                    )
+                self._claim(address, path)
+                child = h5o.open(
+                    parent[0], parts[-1].encode("utf-8", "surrogateescape")
+                )
+                if isinstance(child, h5g.GroupID):
+                    entry = self._open_group(child, path)
+                else:
+                    entry = _kind_of(child)
         self._groups[path] = entry
         return entry
 
+    def _open_group(
+        self, group: h5g.GroupID, path: str
+    ) -> tuple[h5g.GroupID, dict[str, tuple[int, Any]]]:
+        info = h5o.get_info(group)
+        if info.rc != 1:
+            raise InvalidFileError(
+                f"{self._description}: group '{path or '/'}' is hard-linked from "
+                f"{info.rc} places (an alias or a cycle); Keras links every group "
+                "once."
+            )
+        self._claim(info.addr, path)
+        links: dict[str, tuple[int, Any]] = {}
+        over = []
+
+        def collect(link: bytes, info: Any) -> Any:
+            if len(links) >= MAX_LINKS_PER_GROUP:
+                over.append(True)
+                return True  # stops the iteration
+            links[link.decode("utf-8", "surrogateescape")] = (info.type, info.u)
+            return None
+
+        group.links.iterate(collect, info=True)
+        if over:
+            raise InvalidFileError(
+                f"{self._description}: group '{path or '/'}' holds more than "
+                f"{MAX_LINKS_PER_GROUP} links, over the limit."
+            )
+        return group, links
+
+    def _claim(self, address: Any, path: str) -> None:
+        """Records that the object at ``address`` is reached at ``path``; a
+        second path to it is a hard-link alias or cycle, which Keras never
+        writes."""
+        if not isinstance(address, int):
+            return  # not an address (a soft link's target value)
+        other = self._claimed.setdefault(address, path)
+        if other != path:
+            raise InvalidFileError(
+                f"{self._description}: '{path or '/'}' and '{other or '/'}' are "
+                "hard links to the same object (an alias or a cycle); Keras "
+                "writes every group and dataset once."
+            )
+
     def has_group(self, path: str) -> bool:
-        name = path.encode("utf-8")
-        root = self._file.id
-        if not path or name not in root:
+        """Whether ``path`` names a group (reached through hard links only;
+        a soft or external link on the way raises `InvalidFileError`)."""
+        if not path:
             return False
-        return isinstance(h5o.open(root, name), h5g.GroupID)
+        entry = self._lookup(path)
+        return entry is not None and not isinstance(entry, str)
 
     def keys(self, path: str) -> list[str]:
         entry = self._group(path)
@@ -156,61 +347,66 @@ class H5Reader:
     def check(
         self, path: str, key: str, shape: tuple[int, ...], dtype: str
     ) -> CheckedDataset:
-        """Checks dataset ``path/key`` (link, layout, shape, dtype) from its
-        metadata alone; raises `InvalidFileError` when a check fails."""
+        """Checks dataset ``path/key`` (links, kind, type, layout, filters,
+        shape) from its metadata alone; raises `InvalidFileError` when a check
+        fails or the metadata cannot be read."""
+        try:
+            return self._check(path, key, shape, dtype)
+        except InvalidFileError:
+            raise
+        except _METADATA_ERRORS as error:
+            raise self._corrupt(f"dataset '{path}/{key}'", error) from None
+
+    def _check(
+        self, path: str, key: str, shape: tuple[int, ...], dtype: str
+    ) -> CheckedDataset:
         where = f"{self._description}: dataset '{path}/{key}'"
         entry = self._group(path)
         links = {} if entry is None else entry[1]
         if key not in links:
             raise InvalidFileError(
-                f"{where} is missing; the group holds {sorted(links)}."
+                f"{where} is missing; the group holds {sorted(links)[:20]}."
             )
-        link_type = links[key]
+        link_type, address = links[key]
         if link_type != h5l.TYPE_HARD:
             kind = _LINK_NAMES.get(link_type, "user-defined link")
             raise InvalidFileError(
                 f"{where} is a {kind}; only hard links are allowed "
                 "(a soft or external link could read data from outside the file)."
             )
-        dataset = h5o.open(entry[0], key.encode("utf-8"))
+        self._claim(address, f"{path}/{key}")
+        dataset = h5o.open(entry[0], key.encode("utf-8", "surrogateescape"))
         if not isinstance(dataset, h5d.DatasetID):
-            raise InvalidFileError(f"{where} should be a dataset.")
+            raise InvalidFileError(
+                f"{where} should be a dataset, but it is {_kind_of(dataset)}."
+            )
+        space = dataset.get_space()
+        if space.get_simple_extent_type() not in (h5s.SCALAR, h5s.SIMPLE):
+            raise InvalidFileError(f"{where} has an empty (null) dataspace.")
+        stored_shape = tuple(space.get_simple_extent_dims())
+        stored, exact, problem = self._dtype_of(dataset)
+        if problem is not None:
+            raise InvalidFileError(
+                f"{where} has {problem}. Expected a numeric dataset for a {dtype} "
+                "variable."
+            )
+        bfloat16 = stored.kind == "V"
         # Allocated contiguous storage in this file has an offset; external,
         # virtual, chunked and compact layouts do not.
         offset = dataset.get_offset()
         if offset is None:
-            plist = dataset.get_create_plist()
-            if plist.get_external_count() > 0:
-                raise InvalidFileError(
-                    f"{where} stores its data in an external file, which is not "
-                    "allowed."
-                )
-            if plist.get_layout() == h5d.VIRTUAL:
-                raise InvalidFileError(
-                    f"{where} is a virtual dataset, which is not allowed."
-                )
-        stored_shape = tuple(dataset.shape)
+            self._check_layout(dataset, where, stored, stored_shape)
         if stored_shape != tuple(shape):
             raise InvalidFileError(
                 f"{where} has shape {stored_shape}, but the variable it "
                 f"belongs to has shape {tuple(shape)}."
             )
-        stored, exact = self._dtype_of(dataset)
-        bfloat16 = h5a.exists(dataset, b"dtype") and (
-            h5py.Dataset(dataset).attrs.get("dtype") == "bfloat16"
-        )
         if bfloat16:
-            if stored.itemsize != 2 or _BFLOAT16 is None:
-                raise InvalidFileError(f"{where} claims bfloat16 but is not 2 bytes.")
-        elif stored.kind not in "biuf":
-            raise InvalidFileError(
-                f"{where} has dtype {stored}, which is not numeric. Expected a "
-                f"numeric dataset for a {dtype} variable."
-            )
+            self._check_bfloat16_marker(dataset, where)
         nbytes = stored.itemsize * math.prod(stored_shape)
         if offset is not None and (
             (self._fd is None and self._window is None)
-            or not (exact or bfloat16)
+            or not exact
             or dataset.get_storage_size() != nbytes
         ):
             offset = None  # read through HDF5
@@ -218,28 +414,107 @@ class H5Reader:
             dataset = None  # not needed again: its bytes are at `offset`
         return CheckedDataset(where, dataset, stored_shape, stored, bfloat16, offset)
 
-    def _dtype_of(self, dataset: h5d.DatasetID) -> tuple[np.dtype, bool]:
-        """The dataset's NumPy dtype, and whether its stored bytes are exactly
+    def _check_layout(
+        self,
+        dataset: h5d.DatasetID,
+        where: str,
+        stored: np.dtype,
+        shape: tuple[int, ...],
+    ) -> None:
+        """Layout rules for data not stored contiguously at a known offset:
+        no external storage, no virtual dataset, and for chunked data only
+        allowlisted filters and chunks no larger than needed."""
+        plist = dataset.get_create_plist()
+        if plist.get_external_count() > 0:
+            raise InvalidFileError(
+                f"{where} stores its data in an external file, which is not allowed."
+            )
+        layout = plist.get_layout()
+        if layout == h5d.VIRTUAL:
+            raise InvalidFileError(
+                f"{where} is a virtual dataset, which is not allowed."
+            )
+        if layout not in (h5d.CONTIGUOUS, h5d.CHUNKED, h5d.COMPACT):
+            raise InvalidFileError(f"{where} has an unknown storage layout ({layout}).")
+        for index in range(plist.get_nfilters()):
+            code = plist.get_filter(index)[0]
+            if code not in ALLOWED_FILTERS:
+                name = _FILTER_NAMES.get(code, f"filter id {code}")
+                raise InvalidFileError(
+                    f"{where} is stored with the {name} filter; only "
+                    f"{sorted(ALLOWED_FILTERS.values())} are allowed (Keras writes "
+                    "no filters; compression lets a small file expand without "
+                    "bound inside libhdf5). Repack it without filters, e.g. "
+                    "`h5repack -f NONE in.h5 out.h5`."
+                )
+        if layout == h5d.CHUNKED:
+            chunk_bytes = stored.itemsize * math.prod(plist.get_chunk())
+            limit = max(stored.itemsize * math.prod(shape), MIN_CHUNK_LIMIT)
+            if chunk_bytes > limit:
+                raise InvalidFileError(
+                    f"{where} declares chunks of {chunk_bytes} bytes, over the "
+                    f"{limit}-byte limit (the larger of the dataset's size and "
+                    f"{MIN_CHUNK_LIMIT})."
+                )
+
+    def _check_bfloat16_marker(self, dataset: h5d.DatasetID, where: str) -> None:
+        """A 2-byte opaque dataset is bfloat16 when it carries Keras's string
+        attribute ``dtype``. The attribute's value is read only when it is a
+        fixed-length string of at most `MAX_ATTRIBUTE_BYTES`: libhdf5 reads a
+        variable-length string whole, whatever its length, before anything
+        can check it, so such a value (what h5py and Keras write) is never
+        read and its presence is the marker."""
+        if _BFLOAT16 is None or not h5a.exists(dataset, b"dtype"):
+            raise InvalidFileError(
+                f"{where} holds 2-byte opaque data without the dtype='bfloat16' "
+                "attribute Keras writes for bfloat16 variables."
+            )
+        attribute = h5a.open(dataset, b"dtype")
+        attribute_type = attribute.get_type()
+        if attribute_type.get_class() != h5t.STRING or (
+            attribute.get_space().get_simple_extent_type() != h5s.SCALAR
+        ):
+            raise InvalidFileError(
+                f"{where}: its 'dtype' attribute should be a single string "
+                "('bfloat16')."
+            )
+        if attribute_type.is_variable_str():
+            return
+        size = attribute_type.get_size()
+        if size > MAX_ATTRIBUTE_BYTES:
+            raise InvalidFileError(
+                f"{where}: its 'dtype' attribute is {size} bytes, over the "
+                f"{MAX_ATTRIBUTE_BYTES}-byte limit for attributes."
+            )
+        value = np.zeros((), dtype=f"S{size}")
+        attribute.read(value, mtype=attribute_type)
+        if value[()].rstrip(b"\x00 ") != b"bfloat16":
+            raise InvalidFileError(
+                f"{where}: its 'dtype' attribute is {value[()][:40]!r}; only "
+                "'bfloat16' is known for 2-byte opaque data."
+            )
+
+    def _dtype_of(self, dataset: h5d.DatasetID) -> tuple[np.dtype, bool, str | None]:
+        """The dataset's NumPy dtype, whether its stored bytes are exactly
         that dtype's (no HDF5 conversion needed: not, e.g., a float with a
-        custom bit layout). Converting an HDF5 type costs more than comparing
-        it, and a weights file holds only a few distinct types."""
+        custom bit layout), and why the type is not allowed (``None`` when it
+        is). Allowed: integers and floats of at most 8 bytes, h5py's boolean
+        enum, and 2-byte opaque data (Keras's bfloat16). Converting an HDF5
+        type costs more than comparing it, and a weights file holds only a
+        few distinct types."""
         stored_type = dataset.get_type()
-        for known_type, known_dtype, exact in self._types:
+        for known_type, known in self._types:
             if stored_type.equal(known_type):
-                return known_dtype, exact
-        dtype = stored_type.dtype
-        try:
-            exact = stored_type.equal(h5t.py_create(dtype))
-        except (TypeError, ValueError):
-            exact = False
+                return known
+        known = _classify(stored_type)
         if len(self._types) < 16:
-            self._types.append((stored_type, dtype, exact))
-        return dtype, exact
+            self._types.append((stored_type, known))
+        return known
 
     def read_checked(self, checked: CheckedDataset) -> np.ndarray:
         """Reads a dataset that passed `check`, straight into a new array."""
         stored = np.dtype("V2") if checked.bfloat16 else checked.dtype
-        array = np.empty(checked.shape, dtype=stored)
+        array = aligned_empty(checked.shape, stored)
         if array.size:
             if checked.offset is not None:
                 self._read_at(checked, memoryview(array).cast("B"))
@@ -276,5 +551,6 @@ class H5Reader:
 
     def close(self) -> None:
         self._groups.clear()
+        self._claimed.clear()
         self._types.clear()
         self._file.close()

@@ -277,3 +277,235 @@ def test_a_missing_dataset_is_named(tmp_path):
     with pytest.raises(InvalidFileError, match=r"'a/vars/0' is missing.*\['x'\]"):
         reader.check("a/vars", "0", (1,), "int64")
     reader.close()
+
+
+# -- path resolution: one component at a time, hard links only --
+
+
+def _dense_file(path, extra=None):
+    """layers/dense/vars/{0,1} plus an `other/vars` decoy, then `extra(h5)`."""
+    with h5py.File(path, "w") as h5:
+        for group in ("layers/dense/vars", "other/vars"):
+            h5.require_group(group).create_dataset("0", data=np.ones(2, "f4"))
+        if extra is not None:
+            extra(h5)
+
+
+def _relink(path, at, link):
+    def extra(h5):
+        del h5[at]
+        h5[at] = link
+
+    return extra
+
+
+@pytest.mark.parametrize("at", ["layers", "layers/dense", "layers/dense/vars"])
+@pytest.mark.parametrize("kind", ["soft", "external"])
+def test_a_non_hard_link_on_the_path_is_refused_by_every_method(tmp_path, at, kind):
+    decoy = tmp_path / "decoy.h5"
+    _dense_file(decoy)
+    target = "/" + at.replace("layers/dense", "other").replace("layers", "other")
+    link = (
+        h5py.SoftLink(target) if kind == "soft" else h5py.ExternalLink(str(decoy), at)
+    )
+    path = tmp_path / "w.h5"
+    _dense_file(path, _relink(path, at, link))
+    name = "SoftLink" if kind == "soft" else "ExternalLink"
+    for call in (
+        lambda r: r.keys("layers/dense/vars"),
+        lambda r: r.has_group("layers/dense/vars"),
+        lambda r: r.check("layers/dense/vars", "0", (2,), "float32"),
+    ):
+        reader = H5Reader(str(path), "test")
+        with pytest.raises(InvalidFileError, match=f"group '{at}' is a {name}"):
+            call(reader)
+        reader.close()
+
+
+def test_a_dataset_on_the_path_is_refused(tmp_path):
+    path = tmp_path / "w.h5"
+    _raw_file(path, lambda h5: h5.create_dataset("layers/dense", data=[1.0]))
+    reader = H5Reader(str(path), "test")
+    assert not reader.has_group("layers/dense")
+    with pytest.raises(InvalidFileError, match="'layers/dense' should be a group"):
+        reader.keys("layers/dense/vars")
+    with pytest.raises(InvalidFileError, match="'layers/dense' should be a group"):
+        reader.keys("layers/dense")
+    reader.close()
+
+
+@pytest.mark.parametrize(
+    "make_cycle",
+    [
+        lambda h5: h5["layers/dense"].__setitem__("back", h5["layers"]),
+        lambda h5: h5["layers/dense/vars"].__setitem__("up", h5["/"]),
+    ],
+    ids=["to-parent", "to-root"],
+)
+def test_hard_link_cycles_are_refused(tmp_path, make_cycle):
+    path = tmp_path / "w.h5"
+    _dense_file(path, make_cycle)
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match="hard-linked from 2 places"):
+        reader.keys("layers/dense/vars")
+    reader.close()
+
+
+def test_a_dataset_aliased_at_two_expected_paths_is_refused(tmp_path):
+    path = tmp_path / "w.h5"
+    _dense_file(path, lambda h5: h5["other/vars"].__setitem__("1", h5["other/vars/0"]))
+    reader = H5Reader(str(path), "test")
+    reader.check("other/vars", "0", (2,), "float32")
+    with pytest.raises(InvalidFileError, match="same object"):
+        reader.check("other/vars", "1", (2,), "float32")
+    reader.close()
+
+
+# -- element types, layouts, filters, attributes --
+
+
+@pytest.mark.parametrize(
+    "dtype, problem",
+    [
+        (np.dtype([("a", "f4"), ("b", "f4")]), "compound"),
+        (h5py.string_dtype(), "string"),
+        (h5py.vlen_dtype("f4"), "variable-length"),
+        (np.dtype(("f4", (4,))), "array"),
+        (h5py.enum_dtype({"A": 0, "B": 7}, basetype="i1"), "enum"),
+        (np.dtype("V4"), "4-byte opaque"),
+        (np.dtype("longdouble"), "float128"),
+    ],
+    ids=["compound", "string", "vlen", "array", "enum", "opaque4", "float128"],
+)
+def test_non_numeric_element_types_are_refused(tmp_path, dtype, problem):
+    if dtype.itemsize == 8 and dtype.kind == "f":  # longdouble is double here
+        dtype, problem = np.dtype("V8"), "8-byte opaque"
+    path = tmp_path / "w.h5"
+    _raw_file(
+        path,
+        lambda h5: h5.require_group("a/vars").create_dataset(
+            "0", shape=(2,), dtype=dtype
+        ),
+    )
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match=f"'a/vars/0' has .*{problem}"):
+        reader.check("a/vars", "0", (2,), "float32")
+    reader.close()
+
+
+def test_booleans_load(tmp_path):
+    path = tmp_path / "w.h5"
+    _write(path, {"a/vars": ("a", [np.array([True, False])])})
+    reader = H5Reader(str(path), "test")
+    np.testing.assert_array_equal(reader.read("a/vars", "0", (2,), "bool"), [1, 0])
+    reader.close()
+
+
+@pytest.mark.parametrize(
+    "filters, allowed",
+    [
+        ({"compression": "gzip"}, False),
+        ({"compression": "lzf"}, False),
+        ({"scaleoffset": 0}, False),
+        ({"shuffle": True, "fletcher32": True}, True),
+    ],
+    ids=["gzip", "lzf", "scaleoffset", "shuffle-fletcher32"],
+)
+def test_only_size_preserving_filters_are_allowed(tmp_path, filters, allowed):
+    path = tmp_path / "w.h5"
+    values = np.arange(8, dtype="i4")
+    _raw_file(
+        path,
+        lambda h5: h5.require_group("a/vars").create_dataset(
+            "0", data=values, chunks=(4,), **filters
+        ),
+    )
+    reader = H5Reader(str(path), "test")
+    if allowed:
+        np.testing.assert_array_equal(reader.read("a/vars", "0", (8,), "int32"), values)
+    else:
+        with pytest.raises(InvalidFileError, match="'a/vars/0' is stored with the"):
+            reader.check("a/vars", "0", (8,), "int32")
+    reader.close()
+
+
+def test_oversized_chunks_are_refused(tmp_path):
+    path = tmp_path / "w.h5"
+    _raw_file(
+        path,
+        lambda h5: h5.require_group("a/vars").create_dataset(
+            "0", shape=(2,), maxshape=(None,), dtype="f8", chunks=(1 << 20,)
+        ),
+    )
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match="declares chunks of 8388608 bytes"):
+        reader.check("a/vars", "0", (2,), "float64")
+    reader.close()
+
+
+def test_null_dataspace_is_refused(tmp_path):
+    path = tmp_path / "w.h5"
+    _raw_file(
+        path,
+        lambda h5: h5.require_group("a/vars").create_dataset(
+            "0", data=h5py.Empty("f4")
+        ),
+    )
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match="null"):
+        reader.check("a/vars", "0", (), "float32")
+    reader.close()
+
+
+def _bfloat16_file(path, attribute):
+    def build(h5):
+        dataset = h5.require_group("a/vars").create_dataset(
+            "0", data=np.array([1.5, 2.0], ml_dtypes.bfloat16).view("V2")
+        )
+        if attribute is not None:
+            dataset.attrs.create("dtype", attribute[0], dtype=attribute[1])
+
+    # The newest format stores attributes over 64 KiB ("dense" storage).
+    with h5py.File(path, "w", libver="latest") as h5:
+        build(h5)
+
+
+@pytest.mark.parametrize(
+    "attribute, error",
+    [
+        (None, "without the dtype='bfloat16' attribute"),
+        ((7, "i4"), "should be a single string"),
+        ((b"float16", "S7"), "only 'bfloat16' is known"),
+        ((b"x" * 70_000, "S70000"), "over the 65536-byte limit"),
+        ((b"bfloat16", "S8"), None),
+        (("bfloat16", h5py.string_dtype()), None),  # what Keras writes
+    ],
+    ids=["missing", "integer", "wrong-value", "fixed-bomb", "fixed", "vlen"],
+)
+def test_the_bfloat16_marker(tmp_path, attribute, error):
+    path = tmp_path / "w.h5"
+    _bfloat16_file(path, attribute)
+    reader = H5Reader(str(path), "test")
+    if error is None:
+        read = reader.read("a/vars", "0", (2,), "bfloat16")
+        np.testing.assert_array_equal(read.astype("f4"), [1.5, 2.0])
+    else:
+        with pytest.raises(InvalidFileError, match=f"'a/vars/0'.*{error}"):
+            reader.check("a/vars", "0", (2,), "bfloat16")
+    reader.close()
+
+
+def test_corrupt_metadata_is_an_invalid_file_error(tmp_path):
+    path = tmp_path / "w.h5"
+    _write(path, {"layers/dense/vars": ("d", [np.zeros(2, "f4")])})
+    data = bytearray(path.read_bytes())
+    # Overwrite the root group's symbol-table area after the superblock.
+    data[96:400] = b"\xff" * 304
+    path.write_bytes(bytes(data))
+    try:
+        reader = H5Reader(str(path), "test")
+    except InvalidFileError:
+        return  # refused on open: also an InvalidFileError
+    with pytest.raises(InvalidFileError):
+        reader.check("layers/dense/vars", "0", (2,), "float32")
+    reader.close()

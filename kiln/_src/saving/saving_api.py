@@ -135,18 +135,32 @@ def save_weights(
     max_shard_size: Any = None,
     **kwargs: Any,
 ) -> None:
-    """Saves only the weights (and optimizer state) to a `.weights.h5` file."""
+    """Saves only the weights (and optimizer state) to a `.weights.h5` file,
+    or, with ``max_shard_size`` (GiB), to a `.weights.json` index plus
+    ``<name>_00000.weights.h5``, ... shards beside it (Keras 3's layout)."""
     path = file_io.fspath(filepath)
-    if max_shard_size is not None:
-        raise NotImplementedError(
-            "Sharded weights (max_shard_size) are not supported by kiln yet."
-        )
     if kwargs:
         raise ValueError(f"Unexpected keyword arguments: {sorted(kwargs)}")
-    if not path.endswith(".weights.h5"):
+    if max_shard_size is None and not path.endswith(".weights.h5"):
         raise ValueError(
             f"The filename must end in `.weights.h5`. Received: filepath={path}"
         )
+    if max_shard_size is not None:
+        if not path.endswith(("weights.h5", "weights.json")):
+            raise ValueError(
+                "The filename must end in `.weights.json` when `max_shard_size` "
+                f"is specified. Received: filepath={path}"
+            )
+        if not path.endswith(".json"):
+            import warnings
+
+            index_path = path[: -len(".h5")] + ".json"
+            warnings.warn(
+                "Saving sharded weights requires `*.json` as the extension. The "
+                f"original path: {path} will be renamed to {index_path}.",
+                stacklevel=2,
+            )
+            path = index_path
     if not model.built:
         raise ValueError(
             f"You are calling save_weights() on model '{model.name}', which has "
@@ -154,6 +168,11 @@ def save_weights(
             "data, or call `model.build(input_shape)` first."
         )
     _refuse_overwrite(path, overwrite)
+    if max_shard_size is not None:
+        from kiln._src.saving import sharded_weights
+
+        sharded_weights.save_sharded_weights(model, path, max_shard_size)
+        return
     saving_lib.save_weights_file(model, path)
 
 
@@ -161,7 +180,8 @@ def save_weights(
 def load_weights(
     model: Any, filepath: Any, skip_mismatch: bool = False, **kwargs: Any
 ) -> None:
-    """Loads weights from a `.weights.h5` or `.keras` file into a built model.
+    """Loads weights from a `.weights.h5`, `.weights.json` (sharded) or
+    `.keras` file into a built model.
 
     Args:
         skip_mismatch: warn and skip objects whose variable count or shapes
@@ -170,10 +190,12 @@ def load_weights(
     path = file_io.fspath(filepath)
     if kwargs:
         raise ValueError(f"Unexpected keyword arguments: {sorted(kwargs)}")
-    if not (path.endswith((".weights.h5", ".keras")) or file_io.isdir(path)):
+    if not (
+        path.endswith((".weights.h5", ".weights.json", ".keras")) or file_io.isdir(path)
+    ):
         raise ValueError(
-            "File format not supported: load_weights() reads '.weights.h5' and "
-            f"'.keras' files. Received: filepath={path}"
+            "File format not supported: load_weights() reads '.weights.h5', "
+            f"'.weights.json' and '.keras' files. Received: filepath={path}"
         )
     if not file_io.exists(path):
         raise FileNotFoundError(f"File not found: filepath={path}")
@@ -182,6 +204,11 @@ def load_weights(
             f"Model '{model.name}' must be built before loading weights into it. "
             "Call it on data or `model.build(input_shape)` first."
         )
+    if path.endswith(".weights.json"):
+        from kiln._src.saving import sharded_weights
+
+        sharded_weights.load_sharded_weights(model, path, skip_mismatch)
+        return
     saving_lib.load_weights_from_path(model, path, skip_mismatch)
 
 

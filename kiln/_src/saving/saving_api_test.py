@@ -178,9 +178,13 @@ def test_a_keras_zip_with_corrupt_weights(saved):
         kiln.models.load_model(path)
 
 
-def test_a_damaged_weights_member_is_caught_by_its_checksum(tmp_path):
-    model = kiln.Sequential([kiln.Input((64,)), kiln.layers.Dense(64)])
+# A 64x64 kernel (16 KiB) is checksummed by reading it again; a 256x256 one
+# (256 KiB) from the bytes read for the variable itself.
+@pytest.mark.parametrize("units", [64, 256], ids=["small-kernel", "large-kernel"])
+def test_a_damaged_weights_member_is_caught_by_its_checksum(tmp_path, units):
+    model = kiln.Sequential([kiln.Input((units,)), kiln.layers.Dense(units)])
     model.save(tmp_path / "model.keras")
+    before = [np.asarray(w) for w in model.weights]
     raw = bytearray((tmp_path / "model.keras").read_bytes())
     kernel = np.asarray(model.layers[0].kernel.value).tobytes()
     raw[bytes(raw).index(kernel[:64]) + 100] ^= 0xFF  # one bit-rotten byte
@@ -191,6 +195,8 @@ def test_a_damaged_weights_member_is_caught_by_its_checksum(tmp_path):
         message = str(error.value)
         assert "'model.weights.h5'" in message and "corrupt" in message
         assert "Bad CRC-32" in message
+    for weight, value in zip(model.weights, before, strict=True):
+        np.testing.assert_array_equal(np.asarray(weight), value)  # unchanged
 
 
 def test_a_damaged_config_member_is_an_invalid_file(saved):

@@ -12,16 +12,25 @@ import datetime
 import json
 import warnings
 import zipfile
+from collections.abc import Callable
 from typing import IO, Any
 
 from kiln._src.saving import file_io, saveable_walk
 from kiln._src.saving.errors import InvalidFileError
 from kiln._src.saving.h5_store import CheckedDataset, H5Reader, H5Writer
 from kiln._src.saving.object_sharing import ObjectSharingScope
-from kiln._src.saving.safety import archive_checks, json_checks
+from kiln._src.saving.safety import (
+    archive_checks,
+    budget,
+    config_checks,
+    directory_checks,
+    graph_checks,
+    json_checks,
+)
 from kiln._src.saving.zip_archive import (
     ZipWriter,
     check_member_crc,
+    check_window_crc,
     stored_member_window,
 )
 
@@ -119,7 +128,12 @@ class _Archive:
         self.path = path
         self._file: IO[bytes] | None = None
         self._zip: zipfile.ZipFile | None = None
+        self._weights_window: tuple[Any, zipfile.ZipInfo] | None = None
+        self._sizes: dict[str, int] = {}  # directory form: member -> bytes
         if file_io.isdir(path):
+            # Same containment rules as a zip: expected members only, regular
+            # files (never a followed symlink), size caps.
+            self._sizes = directory_checks.check_model_directory(path)
             return
         self._file = file_io.open_read(path)
         try:
@@ -188,14 +202,48 @@ class _Archive:
             raise InvalidFileError(
                 f"'{self.path}' has no member '{WEIGHTS_MEMBER}'."
             ) from None
+        if info.compress_type == zipfile.ZIP_STORED:
+            # The CRC is checked by `verify_weights_checksum`, after the
+            # variables' bytes are read (they are not read twice).
+            try:
+                window = stored_member_window(self._file, self._zip, info)
+            except zipfile.BadZipFile as error:
+                raise self._corrupt(WEIGHTS_MEMBER, error) from None
+            self._weights_window = (window, info)
+            return H5Reader(window, description)
         try:
             check_member_crc(self._file, self._zip, info)
         except zipfile.BadZipFile as error:
             raise self._corrupt(WEIGHTS_MEMBER, error) from None
-        if info.compress_type == zipfile.ZIP_STORED:
-            window = stored_member_window(self._file, self._zip, info)
-            return H5Reader(window, description)
         return H5Reader(self._zip.open(info), description)
+
+    def verify_weights_checksum(self) -> bool:
+        """Raises `InvalidFileError` when the stored weights member's bytes do
+        not match its CRC-32; bytes already read in large reads are not read
+        again. Returns False (checking nothing) when there is no pending
+        check: a compressed member checked when opened, or a directory."""
+        if self._weights_window is None:
+            return False
+        window, info = self._weights_window
+        try:
+            check_window_crc(window, info)
+        except zipfile.BadZipFile as error:
+            raise self._corrupt(WEIGHTS_MEMBER, error) from None
+        return True
+
+    def weights_size(self) -> int:
+        """The weights member's size in bytes (uncompressed), without reading
+        it."""
+        if self._zip is None:
+            if WEIGHTS_MEMBER not in self._sizes:
+                raise InvalidFileError(f"'{self.path}' has no {WEIGHTS_MEMBER}.")
+            return self._sizes[WEIGHTS_MEMBER]
+        try:
+            return self._zip.getinfo(WEIGHTS_MEMBER).file_size
+        except KeyError:
+            raise InvalidFileError(
+                f"'{self.path}' has no member '{WEIGHTS_MEMBER}'."
+            ) from None
 
     def _corrupt(self, name: str, error: Exception) -> InvalidFileError:
         return InvalidFileError(
@@ -236,14 +284,32 @@ def load_model_from_path(
             )
         if not compile:
             config = {k: v for k, v in config.items() if k != "compile_config"}
+        # Fields, markers and graph are checked before anything is built.
+        config_checks.check_config(config, CONFIG_MEMBER)
+        graph_checks.check_graph(config, CONFIG_MEMBER)
         check_all_classes_resolvable(config, custom_objects)
-        with ObjectSharingScope():
-            model = deserialize_keras_object(
-                config, custom_objects=custom_objects, safe_mode=safe_mode
-            )
+        try:
+            with ObjectSharingScope():
+                model = deserialize_keras_object(
+                    config, custom_objects=custom_objects, safe_mode=safe_mode
+                )
+        except InvalidFileError:
+            raise
+        except Exception as error:
+            # Whatever a constructor raises on a file is a bad-file error.
+            raise config_checks.build_error(error, CONFIG_MEMBER) from error
+        # Every variable's bytes, from shapes alone, before any is allocated.
+        budget.check_variable_budget(
+            model, archive.weights_size(), f"Cannot load '{path}'"
+        )
         reader = archive.weights_reader()
         try:
-            load_weights_into(model, reader, skip_mismatch=False)
+            load_weights_into(
+                model,
+                reader,
+                skip_mismatch=False,
+                before_assign=archive.verify_weights_checksum,
+            )
         finally:
             reader.close()
     finally:
@@ -257,7 +323,12 @@ def load_weights_from_path(model: Any, path: str, skip_mismatch: bool) -> None:
         try:
             reader = archive.weights_reader()
             try:
-                load_weights_into(model, reader, skip_mismatch)
+                load_weights_into(
+                    model,
+                    reader,
+                    skip_mismatch,
+                    before_assign=archive.verify_weights_checksum,
+                )
             finally:
                 reader.close()
         finally:
@@ -270,12 +341,34 @@ def load_weights_from_path(model: Any, path: str, skip_mismatch: bool) -> None:
         reader.close()
 
 
-def load_weights_into(model: Any, reader: H5Reader, skip_mismatch: bool) -> None:
-    """Checks every variable's dataset from its metadata alone, then reads and
-    assigns them one at a time (or, when a check fails, assigns none).
+def adopt_array(variable: Any, array: Any) -> None:
+    """Assigns an array just read from a file, which nothing else references.
 
-    Only one variable's array is held at a time, so the extra memory of a load
-    is about the largest variable, not the whole model.
+    When its dtype is already the variable's, JAX adopts the (64-byte aligned,
+    see `h5_store.aligned_empty`) buffer instead of copying it, so a load
+    holds each variable's bytes once.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if array.dtype == jnp.dtype(variable.dtype):
+        array = jax.device_put(array, may_alias=True)
+    variable.assign(array)
+
+
+def load_weights_into(
+    model: Any,
+    reader: H5Reader,
+    skip_mismatch: bool,
+    before_assign: Callable[[], object] | None = None,
+) -> None:
+    """Checks every variable's dataset from its metadata alone, then reads
+    them all, calls `before_assign` (the archive's checksum check), and only
+    then assigns them: a failed check or read assigns nothing.
+
+    Arrays are read into 64-byte aligned buffers that JAX adopts without a
+    copy (`adopt_array`), so the extra memory of a load is about the weights'
+    size once.
     """
     from kiln._src.layers.layer import Layer
 
@@ -331,7 +424,7 @@ def load_weights_into(model: Any, reader: H5Reader, skip_mismatch: bool) -> None
                 raise
     if failures and not skip_mismatch:
         first_object, first_message = failures[0]
-        raise ValueError(
+        raise InvalidFileError(
             f"A total of {len(failures)} objects could not be loaded. Example "
             f"error message for object {first_object}:\n\n{first_message}\n\n"
             "List of objects that could not be loaded:\n"
@@ -339,15 +432,18 @@ def load_weights_into(model: Any, reader: H5Reader, skip_mismatch: bool) -> None
         )
     for obj, message in failures:
         warnings.warn(f"Skipping loading weights for {obj}: {message}", stacklevel=3)
-    for done, (variable, checked) in enumerate(assignments):
+    arrays = []
+    for _, checked in assignments:
         try:
-            array = reader.read_checked(checked)
+            arrays.append(reader.read_checked(checked))
+        except InvalidFileError:
+            raise
         except (OSError, RuntimeError, ValueError) as error:
             raise InvalidFileError(
                 f"{checked.where} passed every check but could not be read "
-                f"({error}). {done} of {len(assignments)} variables were already "
-                "assigned, so the model now holds a mix of old and loaded weights: "
-                "load again from an intact file."
+                f"({error}). Nothing was assigned; load again from an intact file."
             ) from None
-        variable.assign(array)
-        del array  # freed before the next variable is read
+    if before_assign is not None:
+        before_assign()
+    for (variable, _), array in zip(assignments, arrays, strict=True):
+        adopt_array(variable, array)

@@ -6,6 +6,7 @@ import pytest
 
 import kiln
 from kiln._src.saving import saving_lib
+from kiln._src.saving.errors import InvalidFileError
 from kiln._src.saving.h5_store import H5Reader
 
 
@@ -36,21 +37,45 @@ def _model(fill):
     return model
 
 
-def test_all_checks_come_first_then_one_read_per_assignment(tmp_path):
+def test_checks_then_reads_then_the_checksum_then_assignments(tmp_path):
     path = str(tmp_path / "w.weights.h5")
     _model(7.0).save_weights(path)
     target = _model(0.0)
     reader = _RecordingReader(path, target)
-    saving_lib.load_weights_into(target, reader, skip_mismatch=False)
+
+    def before_assign():
+        held = [float(np.asarray(w).ravel()[0]) for w in target.weights]
+        reader.events.append(("checksum", held))
+
+    saving_lib.load_weights_into(
+        target, reader, skip_mismatch=False, before_assign=before_assign
+    )
     reader.close()
     kinds = [kind for kind, _ in reader.events]
-    assert kinds == ["check"] * 4 + ["read"] * 4
-    # Before the k-th read, exactly the k variables read so far are assigned:
-    # no array waits for the others.
-    for k, (_, held) in enumerate(reader.events[4:]):
-        assert held == [7.0] * k + [0.0] * (4 - k)
+    assert kinds == ["check"] * 4 + ["read"] * 4 + ["checksum"]
+    # Nothing is assigned until every read and the checksum succeeded.
+    for _, held in reader.events[4:]:
+        assert held == [0.0] * 4
     for weight in target.weights:
         np.testing.assert_array_equal(np.asarray(weight), 7.0)
+
+
+def test_a_failed_checksum_assigns_nothing(tmp_path):
+    path = str(tmp_path / "w.weights.h5")
+    _model(7.0).save_weights(path)
+    target = _model(0.0)
+    reader = _RecordingReader(path, target)
+
+    def corrupt():
+        raise InvalidFileError("bad CRC-32")
+
+    with pytest.raises(InvalidFileError, match="CRC"):
+        saving_lib.load_weights_into(
+            target, reader, skip_mismatch=False, before_assign=corrupt
+        )
+    reader.close()
+    for weight in target.weights:
+        np.testing.assert_array_equal(np.asarray(weight), 0.0)
 
 
 def test_a_failed_check_anywhere_reads_and_assigns_nothing(tmp_path):

@@ -20,6 +20,8 @@ import numpy as np
 from kiln._src import api_export
 from kiln._src.backend.keras_tensor import KerasTensor
 from kiln._src.saving import object_registration, object_sharing
+from kiln._src.saving.errors import UnknownObjectError
+from kiln._src.saving.safety import config_checks
 
 _safe_mode = threading.local()
 
@@ -390,26 +392,30 @@ def deserialize_keras_object(
             "be rebuilt from a config. Add `from_config(cls, config)` (the usual "
             "body is `return cls(**config)`)."
         )
-    with (
-        object_registration.CustomObjectScope(custom_objects),
-        SafeModeScope(safe_mode),
-    ):
-        try:
-            instance = cls.from_config(dict(inner))
-        except TypeError as error:
-            raise TypeError(
-                f"{cls.__name__} could not be deserialized from its config: "
-                f"{error}\nIf its __init__ takes objects (layers, models, ...) as "
-                "arguments, deserialize them explicitly in a `from_config` "
-                "classmethod, and make `get_config()` return every __init__ "
-                f"argument.\n\nconfig={inner}"
-            ) from error
-        build_config = config.get("build_config")
-        if build_config and not getattr(instance, "built", True):
-            instance.build_from_config(build_config)
-        compile_config = config.get("compile_config")
-        if compile_config and hasattr(instance, "compile_from_config"):
-            instance.compile_from_config(compile_config)
+    try:
+        with (
+            object_registration.CustomObjectScope(custom_objects),
+            SafeModeScope(safe_mode),
+        ):
+            try:
+                instance = cls.from_config(dict(inner))
+            except TypeError as error:
+                raise TypeError(
+                    f"{cls.__name__} could not be deserialized from its config: "
+                    f"{error}\nIf its __init__ takes objects (layers, models, ...) as "
+                    "arguments, deserialize them explicitly in a `from_config` "
+                    "classmethod, and make `get_config()` return every __init__ "
+                    f"argument.\n\nconfig={inner}"
+                ) from error
+            build_config = config.get("build_config")
+            if build_config and not getattr(instance, "built", True):
+                instance.build_from_config(build_config)
+            compile_config = config.get("compile_config")
+            if compile_config and hasattr(instance, "compile_from_config"):
+                instance.compile_from_config(compile_config)
+    except Exception as error:
+        _note_failed_object(error, class_name, inner)
+        raise
     object_sharing.record_deserialized(config, instance)
     return instance
 
@@ -417,8 +423,27 @@ def deserialize_keras_object(
 _NOT_SPECIAL = object()
 
 
+def _note_failed_object(error: Exception, class_name: str, inner: Any) -> None:
+    """Records on `error` the innermost object whose rebuild failed, as
+    ``(class_name, name)`` in ``error.kiln_failed_object``, so the loader can
+    name the layer at fault."""
+    if hasattr(error, "kiln_failed_object"):
+        return
+    cause = getattr(error.__cause__, "kiln_failed_object", None)
+    if cause is None:
+        name = inner.get("name") if isinstance(inner, dict) else None
+        cause = (class_name, name if isinstance(name, str) else None)
+    try:
+        error.kiln_failed_object = cause  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type with __slots__
+        pass
+
+
 def _deserialize_special(class_name: Any, inner: Any, safe_mode: bool) -> Any:
     if class_name == "__numpy__" or class_name == "__tensor__":
+        # The dtype and size are checked before numpy sees them: a dtype
+        # string such as "U500000000" would allocate gigabytes.
+        config_checks.check_array_marker_or_raise(inner, class_name)
         return np.array(inner["value"], dtype=inner["dtype"])
     if class_name == "__bytes__":
         return inner["value"].encode("utf-8")
@@ -432,6 +457,18 @@ def _deserialize_special(class_name: Any, inner: Any, safe_mode: bool) -> Any:
             "bytecode from a config: rewrite the lambda as a named function "
             "registered with @keras.saving.register_keras_serializable()."
         )
+    if (
+        isinstance(class_name, str)
+        and class_name.startswith("__")
+        and class_name.endswith("__")
+        and class_name != "__keras_tensor__"
+    ):
+        raise ValueError(
+            f"The config contains the marker '{class_name}', which kiln does not "
+            "read (known markers: __numpy__, __tensor__, __bytes__, __slice__, "
+            "__ellipsis__, __keras_tensor__). The config is corrupt or was not "
+            "written by Keras or kiln."
+        )
     return _NOT_SPECIAL
 
 
@@ -441,11 +478,12 @@ def check_all_classes_resolvable(
     """Raises one TypeError naming *every* class or function in `config` that
     cannot be found, with the three ways to provide them."""
     missing: list[str] = []
+    users: set[str] = set()  # the objects whose configs name them
 
-    def visit(value: Any) -> None:
+    def visit(value: Any, owner: str | None = None) -> None:
         if isinstance(value, list):
             for item in value:
-                visit(item)
+                visit(item, owner)
             return
         if not isinstance(value, dict):
             return
@@ -457,6 +495,7 @@ def check_all_classes_resolvable(
                     resolve_function(inner, custom_objects)
                 except TypeError:
                     missing.append(inner)
+                    users.add(owner or "the model")
             elif not class_name.startswith("__"):
                 try:
                     resolve_class(value, custom_objects)
@@ -467,17 +506,22 @@ def check_all_classes_resolvable(
                         if not registered or registered == class_name
                         else f"{class_name} (registered as '{registered}')"
                     )
+                name = inner.get("name") if isinstance(inner, dict) else None
+                if isinstance(name, str):
+                    owner = f"'{name}' ({class_name})"
         # An envelope's config, and its other entries too: a model's
         # compile_config names its loss, metrics and optimizer.
         for item in value.values():
-            visit(item)
+            visit(item, owner)
 
     visit(config)
     if missing:
         names = sorted(set(missing))
         example = names[0].split(" ")[0].rpartition(">")[2]
-        raise TypeError(
+        raise UnknownObjectError(
             f"Cannot load the model: {len(names)} custom class(es) or function(s) "
-            f"are unknown: {names}. kiln never imports code named in a file. "
+            f"are unknown: {names}"
+            + (f" (functions named by {sorted(users)[:5]})" if users else "")
+            + ". kiln never imports code named in a file. "
             f"{_THREE_WAYS.replace('Name', example)}"
         )

@@ -16,8 +16,9 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-import zlib
 from typing import IO, Any
+
+from kiln._src.saving.crc import combine, crc32
 
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
@@ -32,6 +33,7 @@ _ZIP64_EXTRA_ID = 0x0001
 _STREAM_EXTRA_SIZE = 20  # room for a ZIP64 extra field (4 + 16 bytes)
 _ALIGNMENT = 64
 _CHUNK = 8 * 1024 * 1024
+_CHECKSUM_MIN_WRITE = 64 * 1024  # smaller writes are read back at the end
 
 
 class _Member:
@@ -51,15 +53,18 @@ class ZipWriter:
     def __init__(self, file: IO[bytes]):
         self._file = file
         self._members: list[_Member] = []
-        self._streaming: tuple[_Member, int] | None = None
-        self._file.seek(0)
-        self._file.truncate()
+        self._streaming: tuple[_Member, int, _Window] | None = None
+        # Truncating (even an empty file) makes ext4 flush the whole file to
+        # disk when it is closed, which would double the time of a save.
+        if self._file.seek(0, io.SEEK_END):
+            self._file.seek(0)
+            self._file.truncate()
 
     def add_bytes(self, name: str, data: bytes, mode: int = 0o600) -> None:
         self._check_idle()
         encoded = _encode_name(name)
         offset = self._file.tell()
-        crc = zlib.crc32(data)
+        crc = crc32(data)
         size = len(data)
         extra = b""
         if size >= _MAX32:
@@ -98,19 +103,18 @@ class ZipWriter:
         data_start = self._file.tell()
         member = _Member(encoded, offset, 0, 0, mode << 16)
         member.extra_size = extra_size  # type: ignore[attr-defined]
-        self._streaming = (member, data_start)
-        return _Window(self._file, data_start, writable=True)
+        window = _Window(self._file, data_start, writable=True)
+        self._streaming = (member, data_start, window)
+        return window
 
     def close_stream(self) -> None:
         if self._streaming is None:
             raise RuntimeError("No member is being streamed.")
-        member, data_start = self._streaming
+        member, data_start, window = self._streaming
         self._file.seek(0, io.SEEK_END)
         end = self._file.tell()
         size = end - data_start
-        crc, read = _crc32(_Window(self._file, data_start, size))
-        if read != size:
-            raise OSError("The archive shrank while it was being written.")
+        crc = window.checksum(size)
         member.crc, member.size = crc, size
         extra_size = member.extra_size  # type: ignore[attr-defined]
         if size >= _MAX32:
@@ -248,6 +252,9 @@ class _Window(io.RawIOBase):
         self._position = 0
         self._writable = writable
         self.bytes_read = 0
+        # (start, end, crc) of large reads, or of large writes not overwritten
+        # since: `checksum` combines them instead of reading those bytes again.
+        self._seen: list[tuple[int, int, int]] = []
 
     def readable(self) -> bool:
         return True
@@ -289,6 +296,9 @@ class _Window(io.RawIOBase):
         self._file.seek(self._start + self._position)
         count = self._file.readinto(view[:wanted])
         count = count or 0
+        if count >= _CHECKSUM_MIN_WRITE and not self._writable:
+            position = self._position
+            self._seen.append((position, position + count, crc32(view[:count])))
         self._position += count
         self.bytes_read += count
         return count
@@ -298,13 +308,47 @@ class _Window(io.RawIOBase):
             raise io.UnsupportedOperation("This archive window is read-only.")
         self._file.seek(self._start + self._position)
         count = self._file.write(data)
-        self._position += count
+        start, end = self._position, self._position + count
+        self._forget_written(start, end)
+        if count >= _CHECKSUM_MIN_WRITE and count == memoryview(data).nbytes:
+            self._seen.append((start, end, crc32(data)))
+        self._position = end
         return count
+
+    def _forget_written(self, start: int, end: int) -> None:
+        if any(s < end and start < e for s, e, _ in self._seen):
+            self._seen = [(s, e, c) for s, e, c in self._seen if e <= start or end <= s]
+
+    def checksum(self, size: int) -> int:
+        """The CRC-32 of the window's first `size` bytes: recorded checksums
+        of large reads or writes, combined with the other bytes read now."""
+        crc = position = 0
+        for start, end, written_crc in sorted(self._seen):
+            if end > size:
+                break
+            if start < position:  # overlaps bytes already counted
+                continue
+            crc = self._checksum_range(crc, position, start)
+            crc = combine(crc, written_crc, end - start)
+            position = end
+        return self._checksum_range(crc, position, size)
+
+    def _checksum_range(self, crc: int, start: int, end: int) -> int:
+        buffer = memoryview(bytearray(min(_CHUNK, max(end - start, 0))))
+        while start < end:
+            self._file.seek(self._start + start)
+            count = self._file.readinto(buffer[: min(len(buffer), end - start)])
+            if not count:
+                raise OSError("The archive shrank while it was being written.")
+            crc = crc32(buffer[:count], crc)
+            start += count
+        return crc
 
     def truncate(self, size: int | None = None) -> int:
         if not self._writable:
             raise io.UnsupportedOperation("This archive window is read-only.")
         size = self._position if size is None else size
+        self._forget_written(size, 1 << 62)
         self._file.truncate(self._start + size)
         return size
 
@@ -344,17 +388,19 @@ def check_member_crc(
             while member.read(_CHUNK):
                 pass
         return
-    crc, read = _crc32(stored_member_window(file, archive, info))
-    if read != info.file_size or crc != info.CRC:
+    check_window_crc(stored_member_window(file, archive, info), info)
+
+
+def check_window_crc(window: _Window, info: zipfile.ZipInfo) -> None:
+    """Raises `zipfile.BadZipFile` when a STORED member's bytes, seen through
+    `window`, do not have the CRC-32 the zip directory records. Bytes already
+    read through the window in large reads are not read again."""
+    try:
+        crc = window.checksum(info.file_size)
+    except OSError:
+        raise zipfile.BadZipFile(
+            f"Member {info.filename!r} is shorter than its declared "
+            f"{info.file_size} bytes."
+        ) from None
+    if crc != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-
-
-def _crc32(window: _Window) -> tuple[int, int]:
-    """The CRC-32 of a window's bytes and how many there were, read in
-    chunks through one reused buffer."""
-    buffer = memoryview(bytearray(_CHUNK))
-    crc = read = 0
-    while count := window.readinto(buffer):
-        crc = zlib.crc32(buffer[:count], crc)
-        read += count
-    return crc, read

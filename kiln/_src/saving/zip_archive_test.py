@@ -197,3 +197,44 @@ def test_check_member_crc_on_a_deflated_member(tmp_path):
     with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
         with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
             check_member_crc(file, archive, archive.getinfo("w.h5"))
+
+
+@pytest.mark.parametrize(
+    "writes",
+    [
+        # (offset, size): appends, an overwrite inside a large write, a write
+        # past the end (leaving a hole), then a rewrite of the first bytes.
+        [(0, 100), (100, 300_000), (5_000, 10), (400_000, 70_000), (0, 8)],
+        [(0, 200_000), (200_000, 200_000), (150_000, 100_000)],
+        [(0, 70_000), (0, 70_000), (70_000, 5)],
+    ],
+    ids=["overwrite-hole-header", "overlapping-large", "rewrite-whole"],
+)
+def test_streamed_checksum_is_right_whatever_the_write_order(tmp_path, writes):
+    path = tmp_path / "a.zip"
+    generator = np.random.default_rng(0)
+    with open(path, "w+b") as file:
+        writer = ZipWriter(file)
+        window = writer.open_stream("data.bin")
+        for offset, size in writes:
+            window.seek(offset)
+            window.write(generator.integers(0, 256, size, dtype=np.uint8).tobytes())
+        writer.close_stream()
+        writer.close()
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None  # every member's CRC-32 matches
+
+
+def test_streamed_checksum_after_truncation(tmp_path):
+    path = tmp_path / "a.zip"
+    with open(path, "w+b") as file:
+        writer = ZipWriter(file)
+        window = writer.open_stream("data.bin")
+        window.write(b"x" * 300_000)
+        window.truncate(100_000)
+        window.seek(100_000)
+        window.write(b"y" * 50)
+        writer.close_stream()
+        writer.close()
+    with zipfile.ZipFile(path) as archive:
+        assert archive.read("data.bin") == b"x" * 100_000 + b"y" * 50

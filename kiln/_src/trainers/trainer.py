@@ -573,7 +573,6 @@ def _resolve_verbose(verbose: Any) -> int:
     return int(verbose)
 
 
-
 def _flatten_logs(logs: dict[str, float], names: list[str]) -> Any:
     values = [logs[name] for name in names if name in logs]
     return values[0] if len(values) == 1 else values

@@ -1,0 +1,107 @@
+"""Budget before build: the bytes a loaded model's variables will take,
+checked against hard limits before any variable is allocated.
+
+Loading deserializes the model first; kiln's variables are lazy (a shape and
+a dtype, no buffer, no initializer run), so a config that declares a huge
+layer costs nothing until its variables are filled. This check runs in
+between: it sums every variable's bytes and refuses the file when the sum is
+over `MAX_TOTAL_VARIABLE_BYTES`, or over what the weights file could hold
+(honest files store weights uncompressed, so they declare about what they
+store). The limits are documented in `FORMAT.md` ("Limits").
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from kiln._src.saving import saveable_walk
+from kiln._src.saving.errors import InvalidFileError
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+# The most bytes all of a loaded model's variables may take together.
+MAX_TOTAL_VARIABLE_BYTES = 8 * GiB
+# Variables may declare at most this multiple of the weights file's size,
+# plus `WEIGHTS_SLACK_BYTES` (HDF5 metadata, tiny models).
+WEIGHTS_SIZE_RATIO = 1.01
+WEIGHTS_SLACK_BYTES = 1 * MiB
+MAX_RANK = 16
+MAX_DIM = 2**31 - 1
+_SHOWN = 3  # biggest variables named in a refusal
+
+
+def _variable_bytes(variable: Any, where: str) -> int:
+    """Bytes of one variable from its shape and dtype, with Python ints."""
+    name = getattr(variable, "path", None) or getattr(variable, "name", "?")
+    shape = tuple(variable.shape)
+    if len(shape) > MAX_RANK:
+        raise InvalidFileError(
+            f"{where}: variable '{name}' has rank {len(shape)}, over the limit "
+            f"of {MAX_RANK}."
+        )
+    for dim in shape:
+        if (
+            isinstance(dim, bool)
+            or not isinstance(dim, int | np.integer)
+            or not 0 <= int(dim) <= MAX_DIM
+        ):
+            raise InvalidFileError(
+                f"{where}: variable '{name}' has shape {shape}; every dimension "
+                f"must be an integer from 0 to {MAX_DIM}."
+            )
+    return math.prod(int(dim) for dim in shape) * np.dtype(variable.dtype).itemsize
+
+
+def check_variable_budget(
+    model: Any,
+    weights_size: int,
+    where: str,
+    max_total: int = MAX_TOTAL_VARIABLE_BYTES,
+) -> int:
+    """Sums the bytes of every variable a load will fill (the objects
+    `saveable_walk.walk` reaches, each variable once) and raises
+    `InvalidFileError` naming the biggest ones when the sum is over
+    ``max_total`` or over ``weights_size * 1.01 + 1 MiB``. Returns the sum.
+
+    Reads only shapes and dtypes: nothing is allocated."""
+    sizes: list[tuple[int, str, tuple[int, ...]]] = []
+    seen: set[int] = set()
+    for _, obj in saveable_walk.walk(model):
+        for variable in saveable_walk.own_variables(obj):
+            if id(variable) in seen:
+                continue
+            seen.add(id(variable))
+            nbytes = _variable_bytes(variable, where)
+            name = getattr(variable, "path", None) or variable.name
+            sizes.append((nbytes, name, tuple(variable.shape)))
+    total = sum(size for size, _, _ in sizes)
+    from_file = int(weights_size * WEIGHTS_SIZE_RATIO) + WEIGHTS_SLACK_BYTES
+    if total <= max_total and total <= from_file:
+        return total
+    biggest = sorted(sizes, key=lambda item: item[0], reverse=True)[:_SHOWN]
+    shown = ", ".join(
+        f"'{name}' {shape} = {size} bytes" for size, name, shape in biggest
+    )
+    if total > max_total:
+        reason = (
+            f"over the limit of {max_total} bytes for all variables together "
+            "(kiln's MAX_TOTAL_VARIABLE_BYTES)"
+        )
+    else:
+        reason = (
+            f"more than the weights file could hold: it is {weights_size} "
+            f"bytes, and variables may declare at most {WEIGHTS_SIZE_RATIO} x "
+            f"that + {WEIGHTS_SLACK_BYTES} bytes = {from_file} bytes (weights "
+            "are stored uncompressed, so an honest file stores what its config "
+            "declares)"
+        )
+    raise InvalidFileError(
+        f"{where}: the model's config declares {len(sizes)} variables of "
+        f"{total} bytes in total, {reason}. Biggest: {shown}. The config does "
+        "not match its weights (a forged or corrupted file); nothing was "
+        "allocated."
+    )

@@ -1,0 +1,148 @@
+"""Checks on a model saved as a directory (``model.save(path, zipped=False)``),
+run before any member is read.
+
+The same containment rules as for a `.keras` zip (`archive_checks.py`): only
+the expected members, each a regular file seen with `lstat` (a symbolic link
+is refused, never followed), within the same size caps. A member with more
+than one hard link is refused too: kiln and Keras write each member as a new
+file, so a second link means the entry was made to stand for a file that
+lives elsewhere (copy the directory with ``cp -r`` rather than ``cp -al``).
+Names are only the fixed member names and the entries listed under
+``assets/``; nothing read from the files is used as a path.
+
+Not covered: a directory that another process changes while it is loaded
+(the checks and the later reads are separate steps).
+"""
+
+from __future__ import annotations
+
+import stat
+
+from kiln._src.saving import file_io
+from kiln._src.saving.errors import InvalidFileError
+from kiln._src.saving.safety.archive_checks import (
+    CONFIG_MEMBER,
+    MAX_ASSETS_BYTES,
+    MAX_CONFIG_BYTES,
+    MAX_MEMBERS,
+    MAX_METADATA_BYTES,
+    MAX_WEIGHTS_BYTES,
+    METADATA_MEMBER,
+    WEIGHTS_MEMBER,
+)
+
+ASSETS_DIRECTORY = "assets"
+MAX_ASSETS_DEPTH = 32
+_FILE_CAPS = {
+    METADATA_MEMBER: MAX_METADATA_BYTES,
+    CONFIG_MEMBER: MAX_CONFIG_BYTES,
+    WEIGHTS_MEMBER: MAX_WEIGHTS_BYTES,
+}
+
+
+def _fail(path: str, member: str, rule: str) -> InvalidFileError:
+    return InvalidFileError(
+        f"Refusing to load member {member!r} of the model directory '{path}': "
+        f"{rule} kiln only loads model directories laid out as Keras and kiln "
+        "write them (see the 'Limits' section of kiln's FORMAT.md)."
+    )
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _check_file(path: str, member: str, cap: int) -> int:
+    """Checks one member file; returns its size."""
+    info = file_io.lstat(file_io.join(path, member))
+    if not stat.S_ISREG(info.st_mode):
+        raise _fail(
+            path,
+            member,
+            f"it is {_kind(info.st_mode)}; only regular files are allowed.",
+        )
+    if info.st_nlink > 1:
+        raise _fail(
+            path,
+            member,
+            f"it has {info.st_nlink} hard links; a member must be a file of its "
+            "own (copy it instead of linking it).",
+        )
+    if info.st_size > cap:
+        raise _fail(
+            path,
+            member,
+            f"it is {info.st_size} bytes, over the {cap}-byte limit for this member.",
+        )
+    return info.st_size
+
+
+def check_model_directory(path: str) -> dict[str, int]:
+    """Checks every entry of the model directory ``path`` and returns the
+    sizes of the top-level member files (by name). Raises `InvalidFileError`
+    at the first broken rule. Reads no file contents."""
+    sizes: dict[str, int] = {}
+    for name in file_io.listdir(path):
+        if name in _FILE_CAPS:
+            sizes[name] = _check_file(path, name, _FILE_CAPS[name])
+        elif name == ASSETS_DIRECTORY:
+            _check_assets(path)
+        else:
+            raise _fail(
+                path,
+                name,
+                "unexpected entry. A model directory holds only "
+                f"'{METADATA_MEMBER}', '{CONFIG_MEMBER}', '{WEIGHTS_MEMBER}' and "
+                f"'{ASSETS_DIRECTORY}/'.",
+            )
+    return sizes
+
+
+def _check_assets(path: str) -> None:
+    """Walks ``assets/`` without following links: directories and regular
+    files only, at most `MAX_MEMBERS` entries, `MAX_ASSETS_DEPTH` levels and
+    `MAX_ASSETS_BYTES` in total."""
+    pending = [(ASSETS_DIRECTORY, 0)]
+    count = 0
+    total = 0
+    while pending:
+        member, depth = pending.pop()
+        info = file_io.lstat(file_io.join(path, member))
+        if not stat.S_ISDIR(info.st_mode):
+            raise _fail(
+                path, member, f"it is {_kind(info.st_mode)}; expected a directory."
+            )
+        if depth >= MAX_ASSETS_DEPTH:
+            raise _fail(
+                path, member, f"assets are nested over {MAX_ASSETS_DEPTH} levels deep."
+            )
+        for name in file_io.listdir(file_io.join(path, member)):
+            count += 1
+            if count > MAX_MEMBERS:
+                raise _fail(
+                    path,
+                    ASSETS_DIRECTORY,
+                    f"it holds more than {MAX_MEMBERS} entries.",
+                )
+            child = f"{member}/{name}"
+            mode = file_io.lstat(file_io.join(path, child)).st_mode
+            if stat.S_ISDIR(mode):
+                pending.append((child, depth + 1))
+                continue
+            total += _check_file(path, child, MAX_ASSETS_BYTES)
+            if total > MAX_ASSETS_BYTES:
+                raise _fail(
+                    path,
+                    child,
+                    f"assets hold more than {MAX_ASSETS_BYTES} bytes in total.",
+                )

@@ -1,0 +1,252 @@
+"""Graph checks on every Functional config in a parsed `config.json`, before
+any layer is built.
+
+A Functional config (``{"layers": [...], "input_layers": ...,
+"output_layers": ...}``, at the top or nested anywhere) must describe a
+graph kiln can replay:
+
+- at most `MAX_LAYERS` layers and `MAX_NODES` calls (inbound nodes) in all;
+- layer names unique;
+- every tensor reference (``keras_history`` ``[layer_name, node_index,
+  tensor_index]`` inside a ``__keras_tensor__``) names a layer of the same
+  config, a call that layer makes (``node_index`` < its number of calls; an
+  input layer has one), and a ``tensor_index`` below `MAX_TENSOR_INDEX`;
+- ``input_layers``/``output_layers`` resolve the same way;
+- no cycles: an iterative Kahn sort over the calls, where a call depends on
+  the calls whose outputs it reads and on the same layer's previous call
+  (kiln replays a layer's calls in order).
+
+Node numbering follows Keras 3 (see `kiln/_src/models/functional_config.py`):
+inside ``inbound_nodes`` a layer's calls count from 0; in
+``input_layers``/``output_layers`` (and Keras 2's list-form nodes) a nested
+Functional's calls count from 1. Those places accept 0 to n for a nested
+model, so older files stay loadable; the rebuild rejects what does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from typing import Any
+
+from kiln._src.saving.errors import InvalidFileError
+
+MAX_LAYERS = 100_000
+MAX_NODES = 1_000_000
+MAX_TENSOR_INDEX = 100_000
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_functional_config(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("layers"), list)
+        and "input_layers" in value
+        and "output_layers" in value
+    )
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Graph:
+    """One Functional config being checked."""
+
+    def __init__(self, config: dict[str, Any], where: str):
+        self.where = where
+        self.model = config.get("name")
+        self.calls: dict[str, int] = {}  # layer name -> number of calls
+        self.is_model: dict[str, bool] = {}
+        self.nodes: dict[str, list[Any]] = {}
+
+    def fail(self, message: str) -> None:
+        model = f" model '{self.model}'" if isinstance(self.model, str) else ""
+        raise InvalidFileError(
+            f"{self.where}: Functional{model}: {message} The file is corrupt or "
+            "was edited by hand: Keras and kiln always write a well-formed graph."
+        )
+
+    def reference(self, history: Any, context: str, from_1: bool) -> tuple[str, int]:
+        """Checks one ``[layer_name, node_index, tensor_index]``; returns the
+        call it reads, as ``(layer_name, node_index_from_0)``."""
+        if not (
+            isinstance(history, list | tuple)
+            and len(history) >= 3
+            and isinstance(history[0], str)
+            and _is_int(history[1])
+            and _is_int(history[2])
+        ):
+            self.fail(
+                f"{context} refers to {_show(history)}; expected [layer_name, "
+                "node_index, tensor_index] (a string and two integers)."
+            )
+        name, node_index, tensor_index = history[0], history[1], history[2]
+        if name not in self.calls:
+            self.fail(
+                f"{context} refers to layer '{name}', which the config does not define."
+            )
+        calls = self.calls[name]
+        if from_1 and self.is_model[name]:
+            # A nested model's calls count from 1 here (0 accepted, see above).
+            low, high = 0, calls
+            index = max(node_index - 1, 0)
+        else:
+            low, high = 0, calls - 1
+            index = node_index
+        if not low <= node_index <= high:
+            self.fail(
+                f"{context} refers to call (node) {node_index} of layer '{name}', "
+                f"which is called {calls} time(s) in this model."
+            )
+        if not 0 <= tensor_index < MAX_TENSOR_INDEX:
+            self.fail(
+                f"{context} refers to output (tensor index) {tensor_index} of "
+                f"layer '{name}'; expected an integer in [0, {MAX_TENSOR_INDEX})."
+            )
+        return name, index
+
+
+def _layer_name(entry: Any) -> Any:
+    name = entry.get("name")
+    if name is None and isinstance(entry.get("config"), dict):
+        name = entry["config"].get("name")
+    return name
+
+
+def _node_references(node: Any) -> list[Any]:
+    """Every ``keras_history`` inside a node's args and kwargs."""
+    found = []
+    stack = [node]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            if value.get("class_name") == "__keras_tensor__" and isinstance(
+                value.get("config"), dict
+            ):
+                found.append(value["config"].get("keras_history"))
+            else:
+                stack.extend(value.values())
+    return found
+
+
+def _structure_references(value: Any, graph: _Graph, field: str) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if (
+            isinstance(item, list)
+            and len(item) == 3
+            and isinstance(item[0], str)
+            and _is_int(item[1])
+            and _is_int(item[2])
+        ):
+            graph.reference(item, f"'{field}' entry {_show(item)}", from_1=True)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        else:
+            graph.fail(
+                f"'{field}' holds {_show(item)}; expected [layer_name, node_index, "
+                "tensor_index] entries in lists or dicts."
+            )
+
+
+def _check_functional(config: dict[str, Any], where: str) -> None:
+    graph = _Graph(config, where)
+    layers = config["layers"]
+    if len(layers) > MAX_LAYERS:
+        graph.fail(f"it has {len(layers)} layers, over the limit of {MAX_LAYERS}.")
+    total_nodes = 0
+    for position, entry in enumerate(layers):
+        if not isinstance(entry, dict):
+            graph.fail(f"layers[{position}] is {_show(entry)}; expected an object.")
+        name = _layer_name(entry)
+        if not isinstance(name, str):
+            graph.fail(f"layers[{position}] has no name (a string).")
+        if name in graph.calls:
+            graph.fail(
+                f"layer name '{name}' appears twice (layers[{position}]); layer "
+                "names in a model must be unique."
+            )
+        nodes = entry.get("inbound_nodes", [])
+        if not isinstance(nodes, list):
+            graph.fail(
+                f"layer '{name}' has inbound_nodes {_show(nodes)}; expected a list."
+            )
+        total_nodes += len(nodes)
+        if total_nodes > MAX_NODES:
+            graph.fail(f"it has more than {MAX_NODES} nodes (layer calls).")
+        graph.nodes[name] = nodes
+        # A layer without inbound nodes (an input layer) provides one call.
+        graph.calls[name] = max(len(nodes), 1)
+        graph.is_model[name] = isinstance(entry.get("config"), dict) and isinstance(
+            entry["config"].get("layers"), list
+        )
+
+    # Kahn sort over calls (layer name, call index from 0).
+    dependents: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    waiting: dict[tuple[str, int], int] = {}
+    for name, nodes in graph.nodes.items():
+        for index, node in enumerate(nodes):
+            call = (name, index)
+            context = f"layer '{name}' call (node) {index}"
+            if isinstance(node, dict):
+                needs = [
+                    graph.reference(history, context, from_1=False)
+                    for history in _node_references(node)
+                ]
+            elif isinstance(node, list):  # Keras 2's [[layer, node, tensor, kwargs]]
+                needs = [graph.reference(item, context, from_1=True) for item in node]
+            else:
+                graph.fail(f"{context} is {_show(node)}; expected an object.")
+            if index > 0:
+                needs.append((name, index - 1))
+            waiting[call] = len(needs)
+            for need in needs:
+                dependents.setdefault(need, []).append(call)
+        if not nodes:
+            waiting[(name, 0)] = 0
+    ready = deque(call for call, count in waiting.items() if count == 0)
+    done = 0
+    while ready:
+        call = ready.popleft()
+        done += 1
+        for dependent in dependents.get(call, ()):
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                ready.append(dependent)
+    if done < len(waiting):
+        stuck = sorted({name for (name, _), count in waiting.items() if count > 0})
+        graph.fail(
+            f"its graph has a cycle: layers {stuck[:10]} (directly or through "
+            "each other) take their own outputs as inputs."
+        )
+    _structure_references(config["input_layers"], graph, "input_layers")
+    _structure_references(config["output_layers"], graph, "output_layers")
+
+
+def check_graph(config: Any, where: str = "config.json") -> None:
+    """Raises `InvalidFileError` if any Functional config inside `config` (a
+    parsed `config.json` or `model.to_json()`) is not a well-formed graph.
+
+    Args:
+        config: the parsed JSON.
+        where: what the config is, for messages.
+    """
+    stack = [config]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            if _is_functional_config(value):
+                _check_functional(value, where)
+            stack.extend(value.values())

@@ -1,0 +1,154 @@
+import json
+
+import pytest
+
+import kiln
+from kiln._src.saving.errors import InvalidFileError
+from kiln._src.saving.safety.graph_checks import check_graph
+from kiln._src.saving.saving_lib import serialize_model_config
+
+
+def tensor(name, node=0, index=0):
+    return {
+        "class_name": "__keras_tensor__",
+        "config": {
+            "shape": [None, 2],
+            "dtype": "float32",
+            "keras_history": [name, node, index],
+        },
+    }
+
+
+def call(*inputs):
+    return {"args": [list(inputs) if len(inputs) > 1 else inputs[0]], "kwargs": {}}
+
+
+def entry(name, *nodes, class_name="Dense", config=None):
+    return {
+        "class_name": class_name,
+        "config": config or {"name": name},
+        "name": name,
+        "inbound_nodes": list(nodes),
+    }
+
+
+def graph(layers, inputs=("x", 0, 0), outputs=("y", 0, 0)):
+    return {
+        "name": "m",
+        "layers": layers,
+        "input_layers": list(inputs),
+        "output_layers": list(outputs),
+    }
+
+
+def chain():
+    return graph(
+        [
+            entry("x", class_name="InputLayer"),
+            entry("s", call(tensor("x"))),
+            entry("s2", call(tensor("s"))),
+            entry("y", call(tensor("s", 0), tensor("s2"))),
+        ]
+    )
+
+
+def test_honest_graph_passes():
+    check_graph(chain())
+
+
+def test_shared_layer_calls_in_order():
+    config = chain()
+    # 's' called again on its own first output (node 1 reads node 0).
+    config["layers"][1]["inbound_nodes"].append(call(tensor("s", 0)))
+    config["output_layers"] = ["s", 1, 0]
+    check_graph(config)
+
+
+def test_shared_layer_call_reading_its_later_call_is_a_cycle():
+    config = chain()
+    config["layers"][1]["inbound_nodes"] = [call(tensor("s", 1)), call(tensor("x"))]
+    with pytest.raises(InvalidFileError, match="cycle: layers \\['s', 's2', 'y'\\]"):
+        check_graph(config)
+
+
+def test_nested_functional_numbering():
+    # Keras numbers a nested Functional's calls from 1 in output_layers, from
+    # 0 inside nodes.
+    inner = graph([entry("a", class_name="InputLayer")], ("a", 0, 0), ("a", 0, 0))
+    config = graph(
+        [
+            entry("x", class_name="InputLayer"),
+            entry("inner", call(tensor("x")), call(tensor("inner", 0)), config=inner),
+        ],
+        outputs=[["inner", 2, 0], ["inner", 1, 0]],
+    )
+    check_graph(config)
+    config["output_layers"] = [["inner", 3, 0]]
+    with pytest.raises(InvalidFileError, match="call \\(node\\) 3 of layer 'inner'"):
+        check_graph(config)
+    config["output_layers"] = [["inner", 0, 0]]
+    config["layers"][1]["inbound_nodes"][1] = call(tensor("inner", 2))
+    with pytest.raises(InvalidFileError, match="call \\(node\\) 2 of layer 'inner'"):
+        check_graph(config)
+
+
+def test_nested_config_is_checked():
+    inner = graph([entry("a", class_name="InputLayer")], ("a", 0, 0), ("ghost", 0, 0))
+    outer = {
+        "class_name": "Functional",
+        "config": graph([entry("x", config=inner)], ("x", 0, 0), ("x", 0, 0)),
+    }
+    with pytest.raises(InvalidFileError, match="'ghost'"):
+        check_graph(outer)
+
+
+def test_legacy_list_nodes():
+    config = chain()
+    config["layers"][2]["inbound_nodes"] = [[["s", 0, 0, {}]]]
+    check_graph(config)
+    config["layers"][2]["inbound_nodes"] = [[["s", 4, 0, {}]]]
+    with pytest.raises(InvalidFileError, match="call \\(node\\) 4 of layer 's'"):
+        check_graph(config)
+
+
+@pytest.mark.parametrize(
+    "structure",
+    [["x", 0, 0], [["x", 0, 0]], {"a": ["x", 0, 0]}, {"a": [["x", 0, 0]]}],
+    ids=str,
+)
+def test_input_structures(structure):
+    config = chain()
+    config["input_layers"] = structure
+    check_graph(config)
+
+
+@pytest.mark.parametrize(
+    "layers,match",
+    [
+        ([entry("x"), entry("x")], "'x' appears twice"),
+        ([entry("x"), {"config": {}}], "layers\\[1\\] has no name"),
+        ([entry("x"), 3], "layers\\[1\\] is 3"),
+        ([entry("x", "node")], 'call \\(node\\) 0 is "node"'),
+        ([{"name": "x", "inbound_nodes": {}}], "inbound_nodes \\{\\}"),
+    ],
+    ids=["duplicate", "no-name", "not-object", "bad-node", "bad-nodes"],
+)
+def test_malformed_layers(layers, match):
+    with pytest.raises(InvalidFileError, match=match):
+        check_graph(graph(layers, outputs=("x", 0, 0)))
+
+
+def test_long_chain_needs_no_recursion():
+    layers = [entry("l0", class_name="InputLayer")]
+    layers += [entry(f"l{i}", call(tensor(f"l{i - 1}"))) for i in range(1, 20_000)]
+    check_graph(graph(layers, ("l0", 0, 0), ("l19999", 0, 0)))
+
+
+def test_kiln_functional_configs_pass():
+    inner_in = kiln.Input((3,))
+    inner = kiln.Model(inner_in, kiln.layers.Dense(3)(inner_in), name="inner")
+    x = kiln.Input((3,))
+    shared = kiln.layers.Dense(3, name="shared")
+    h = inner(inner(shared(shared(x))))
+    model = kiln.Model(x, [h, kiln.layers.Add()([h, shared(x)])])
+    check_graph(json.loads(serialize_model_config(model)))
