@@ -20,6 +20,21 @@ from kiln._src.saving import object_registration
 from kiln._src.saving.errors import InvalidFileError
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _modules_of_a_first_load(tmp_path_factory) -> None:
+    """One honest save and load before any test, so that the modules a first
+    load imports lazily (the safety checks, h5py's high-level API, ...) are
+    already imported when `ProcessState` takes its snapshot: a hostile load
+    must then import nothing new."""
+    path = str(tmp_path_factory.mktemp("warm") / "warm.keras")
+    model = kiln.Sequential([kiln.Input((3,)), kiln.layers.Dense(2)])
+    model.compile("adam", "mse")
+    model.save(path)
+    kiln.saving.load_model(path)
+    model.save_weights(path.replace(".keras", ".weights.h5"))
+    model.load_weights(path.replace(".keras", ".weights.h5"))
+
+
 @pytest.fixture(scope="session")
 def honest_members(tmp_path_factory) -> dict[str, bytes]:
     """The members of a tiny Dense model saved by kiln."""

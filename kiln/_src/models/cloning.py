@@ -3,7 +3,6 @@ architecture (fresh weights, no compile state)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jax
@@ -167,17 +166,20 @@ def model_from_json(
     json_string: str, custom_objects: dict[str, Any] | None = None
 ) -> Any:
     """Rebuilds a (not compiled) model from `model.to_json()`'s output."""
+    from kiln._src.saving.safety import config_checks, graph_checks, json_checks
     from kiln._src.saving.serialization_lib import deserialize_keras_object
 
-    try:
-        config = json.loads(json_string)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"model_from_json() received invalid JSON: {error}") from None
-    if isinstance(config, dict):
-        config = {k: v for k, v in config.items() if k != "compile_config"}
-    from kiln._src.saving.safety import config_checks, graph_checks
-
-    # The same field and graph checks as loading a .keras file.
+    if isinstance(json_string, str):
+        json_string = json_string.encode("utf-8", "surrogatepass")
+    if not isinstance(json_string, bytes):
+        raise TypeError(
+            "model_from_json() expects the string returned by model.to_json(). "
+            f"Received: json_string of type {type(json_string).__name__}"
+        )
+    # The same bounded parse and field and graph checks as a .keras file's
+    # config.json; a failure is an InvalidFileError (a ValueError).
+    config = json_checks.load_json(json_string, "model_from_json()")
+    config = {k: v for k, v in config.items() if k != "compile_config"}
     config_checks.check_config(config, "model_from_json()")
     graph_checks.check_graph(config, "model_from_json()")
     return deserialize_keras_object(config, custom_objects=custom_objects)

@@ -121,6 +121,18 @@ def save_weights_file(model: Any, path: str) -> None:
 # -- loading ---------------------------------------------------------------------
 
 
+# What zipfile raises on a member whose headers or bytes are damaged (a bad
+# offset makes a seek fail with OSError; a flipped version byte, with
+# NotImplementedError).
+_ZIP_READ_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    ValueError,
+)
+
+
 class _Archive:
     """An opened `.keras` zip or unzipped directory."""
 
@@ -146,7 +158,7 @@ class _Archive:
         except InvalidFileError:
             self.close()
             raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        except _ZIP_READ_ERRORS as error:
             self.close()
             size = file_io.file_size(path)
             raise InvalidFileError(
@@ -181,7 +193,7 @@ class _Archive:
             try:
                 with self._zip.open(info) as member:
                     data = member.read(limit + 1)
-            except zipfile.BadZipFile as error:
+            except _ZIP_READ_ERRORS as error:
                 raise self._corrupt(name, error) from None
         if len(data) > limit:
             raise InvalidFileError(f"Member '{name}' of '{self.path}' is too large.")
@@ -207,13 +219,13 @@ class _Archive:
             # variables' bytes are read (they are not read twice).
             try:
                 window = stored_member_window(self._file, self._zip, info)
-            except zipfile.BadZipFile as error:
+            except _ZIP_READ_ERRORS as error:
                 raise self._corrupt(WEIGHTS_MEMBER, error) from None
             self._weights_window = (window, info)
             return H5Reader(window, description)
         try:
             check_member_crc(self._file, self._zip, info)
-        except zipfile.BadZipFile as error:
+        except _ZIP_READ_ERRORS as error:
             raise self._corrupt(WEIGHTS_MEMBER, error) from None
         return H5Reader(self._zip.open(info), description)
 
@@ -227,7 +239,7 @@ class _Archive:
         window, info = self._weights_window
         try:
             check_window_crc(window, info)
-        except zipfile.BadZipFile as error:
+        except _ZIP_READ_ERRORS as error:
             raise self._corrupt(WEIGHTS_MEMBER, error) from None
         return True
 
@@ -247,9 +259,9 @@ class _Archive:
 
     def _corrupt(self, name: str, error: Exception) -> InvalidFileError:
         return InvalidFileError(
-            f"Member '{name}' of '{self.path}' is corrupt ({error}): its bytes "
-            "do not match the checksum recorded when it was written. The file "
-            "was damaged after saving; save the model again."
+            f"Member '{name}' of '{self.path}' is corrupt ({error}): its "
+            "headers or bytes are not what the zip directory records. The "
+            "file was damaged after saving; save the model again."
         )
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ store). The limits are documented in `FORMAT.md` ("Limits").
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -34,14 +35,17 @@ MAX_DIM = 2**31 - 1
 _SHOWN = 3  # biggest variables named in a refusal
 
 
+def _name(variable: Any) -> str:
+    return getattr(variable, "path", None) or getattr(variable, "name", "?")
+
+
 def _variable_bytes(variable: Any, where: str) -> int:
     """Bytes of one variable from its shape and dtype, with Python ints."""
-    name = getattr(variable, "path", None) or getattr(variable, "name", "?")
     shape = tuple(variable.shape)
     if len(shape) > MAX_RANK:
         raise InvalidFileError(
-            f"{where}: variable '{name}' has rank {len(shape)}, over the limit "
-            f"of {MAX_RANK}."
+            f"{where}: variable '{_name(variable)}' has rank {len(shape)}, "
+            f"over the limit of {MAX_RANK}."
         )
     for dim in shape:
         if (
@@ -50,10 +54,15 @@ def _variable_bytes(variable: Any, where: str) -> int:
             or not 0 <= int(dim) <= MAX_DIM
         ):
             raise InvalidFileError(
-                f"{where}: variable '{name}' has shape {shape}; every dimension "
-                f"must be an integer from 0 to {MAX_DIM}."
+                f"{where}: variable '{_name(variable)}' has shape {shape}; "
+                f"every dimension must be an integer from 0 to {MAX_DIM}."
             )
-    return math.prod(int(dim) for dim in shape) * np.dtype(variable.dtype).itemsize
+    return math.prod(int(dim) for dim in shape) * _itemsize(variable.dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _itemsize(dtype: Any) -> int:
+    return np.dtype(dtype).itemsize
 
 
 def check_variable_budget(
@@ -68,7 +77,7 @@ def check_variable_budget(
     ``max_total`` or over ``weights_size * 1.01 + 1 MiB``. Returns the sum.
 
     Reads only shapes and dtypes: nothing is allocated."""
-    sizes: list[tuple[int, str, tuple[int, ...]]] = []
+    sizes: list[tuple[int, int, Any]] = []
     seen: set[int] = set()
     for _, obj in saveable_walk.walk(model):
         for variable in saveable_walk.own_variables(obj):
@@ -76,15 +85,15 @@ def check_variable_budget(
                 continue
             seen.add(id(variable))
             nbytes = _variable_bytes(variable, where)
-            name = getattr(variable, "path", None) or variable.name
-            sizes.append((nbytes, name, tuple(variable.shape)))
+            sizes.append((nbytes, id(variable), variable))
     total = sum(size for size, _, _ in sizes)
     from_file = int(weights_size * WEIGHTS_SIZE_RATIO) + WEIGHTS_SLACK_BYTES
     if total <= max_total and total <= from_file:
         return total
     biggest = sorted(sizes, key=lambda item: item[0], reverse=True)[:_SHOWN]
     shown = ", ".join(
-        f"'{name}' {shape} = {size} bytes" for size, name, shape in biggest
+        f"'{_name(variable)}' {tuple(variable.shape)} = {size} bytes"
+        for size, _, variable in biggest
     )
     if total > max_total:
         reason = (

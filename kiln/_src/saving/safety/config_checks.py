@@ -488,6 +488,13 @@ def check_config(config: Any, where: str = "config.json") -> None:
                 _check_name(value["name"], layer_slot)
             except _Bad as bad:
                 _fail(where, this, "name", bad)
+        # Field rules are Keras's: a custom class (its module is the user's,
+        # so it can only resolve to a user-provided class, never to a
+        # built-in) may give the same field names other meanings.
+        module = value.get("module")
+        builtin = isinstance(module, str) and (
+            module == "keras" or module.startswith("keras.")
+        )
         if isinstance(inner, dict):
             for key, item in inner.items():
                 try:
@@ -495,7 +502,7 @@ def check_config(config: Any, where: str = "config.json") -> None:
                         _dtype(item)  # a dtype policy's name is a dtype name
                     elif key == "name":
                         _check_name(item, layer_slot)
-                    elif key in FIELD_KINDS:
+                    elif key in FIELD_KINDS and builtin:
                         FIELD_KINDS[key](item)
                 except _Bad as bad:
                     _fail(where, this, key, bad)

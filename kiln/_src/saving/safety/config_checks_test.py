@@ -19,7 +19,7 @@ def layer(**fields):
         "class_name": "Sequential",
         "config": {
             "name": "seq",
-            "layers": [{"module": "m", "class_name": "Thing", "config": config}],
+            "layers": [{"module": "keras.layers", "class_name": "Thing", "config": config}],
         },
     }
 
@@ -265,3 +265,26 @@ def test_build_error_names_the_object():
     plain = config_checks.build_error(ValueError("no"))
     assert type(plain) is InvalidFileError
     assert "the model could not be rebuilt" in str(plain)
+
+
+def test_model_from_json_is_checked():
+    model = kiln.Sequential([kiln.Input((3,)), kiln.layers.Dense(2, name="d")])
+    text = model.to_json()
+    assert kiln.models.model_from_json(text).layers[-1].units == 2
+    with pytest.raises(InvalidFileError, match="model_from_json\\(\\): layer 'd'"):
+        kiln.models.model_from_json(text.replace('"units": 2', '"units": true'))
+
+
+def test_field_rules_are_not_applied_to_custom_classes():
+    # A custom class may use Keras's field names with its own meaning; its
+    # module is not keras.*, so it can only resolve to a user-given class.
+    custom = {
+        "module": "my_package.layers",
+        "class_name": "Mixer",
+        "registered_name": "my_package>Mixer",
+        "config": {"name": "mixer", "rate": 2.5, "units": "auto"},
+    }
+    config_checks.check_config(custom)
+    builtin = dict(custom, module="keras.layers", registered_name=None)
+    with pytest.raises(InvalidFileError, match="'rate'"):
+        config_checks.check_config(builtin)
