@@ -19,7 +19,9 @@ def layer(**fields):
         "class_name": "Sequential",
         "config": {
             "name": "seq",
-            "layers": [{"module": "keras.layers", "class_name": "Thing", "config": config}],
+            "layers": [
+                {"module": "keras.layers", "class_name": "Thing", "config": config}
+            ],
         },
     }
 
