@@ -243,7 +243,8 @@ def test_lambda_bytecode_rejected(lambda_members, write_file, expect_rejected):
     }
     data = forge(lambda_members, setter("lam", "function", value=function))
     expect_rejected(
-        write_file(data), "layer 'lam' \\(Lambda\\) field 'function'.*bytecode"
+        write_file(data),
+        "layer 'lam' \\(Lambda\\) field 'function'.*bytecode.*safe_mode=False",
     )
 
 

@@ -297,7 +297,7 @@ def load_model_from_path(
         if not compile:
             config = {k: v for k, v in config.items() if k != "compile_config"}
         # Fields, markers and graph are checked before anything is built.
-        config_checks.check_config(config, CONFIG_MEMBER)
+        config_checks.check_config(config, CONFIG_MEMBER, safe_mode=safe_mode)
         graph_checks.check_graph(config, CONFIG_MEMBER)
         check_all_classes_resolvable(config, custom_objects)
         try:

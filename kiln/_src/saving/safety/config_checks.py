@@ -10,7 +10,7 @@ Fields the table does not name are left to the class's constructor.
 The special markers are checked too: ``__numpy__``/``__tensor__`` (dtype
 allowlist, element count, regular shape), ``__keras_tensor__``,
 ``__bytes__``, ``__slice__`` and ``__ellipsis__``. ``__lambda__`` (Python
-bytecode) and every other ``__dunder__`` marker are refused.
+bytecode) is refused in safe mode; every other ``__dunder__`` marker always.
 
 Limits (documented in FORMAT.md): a dimension is at most ``MAX_DIM``, a shape
 has at most ``MAX_RANK`` dimensions, a ``__numpy__`` value holds at most
@@ -383,13 +383,9 @@ def _check_keras_tensor(inner: Any) -> None:
 
 def _check_marker(class_name: str, inner: Any) -> None:
     if class_name == "__lambda__":
-        raise _Bad(
-            "no Python lambda: this field holds Python bytecode ('__lambda__'), "
-            "which kiln never runs. Rewrite the lambda as a named function "
-            "registered with @keras.saving.register_keras_serializable()",
-            None,
-            False,
-        )
+        if not (isinstance(inner, dict) and isinstance(inner.get("code"), str)):
+            raise _Bad("a '__lambda__' config with a base64 'code' string", inner)
+        return
     if class_name not in _MARKERS:
         raise _Bad(
             f"no unknown marker: '{class_name}' is not one kiln reads (known: "
@@ -433,13 +429,29 @@ def _is_envelope(value: dict[str, Any]) -> bool:
     return "class_name" in value and "config" in value
 
 
-def check_config(config: Any, where: str = "config.json") -> None:
+def _refuse_bytecode(where: str, owner: tuple[str, Any, Any], field: str) -> None:
+    kind, name, class_name = owner
+    who = f"{kind} '{name}' ({class_name})" if name is not None else kind
+    raise InvalidFileError(
+        f"{where}: {who} field '{field}' holds Python bytecode (a lambda, "
+        "'__lambda__'), which can run arbitrary code, so it is refused in safe "
+        "mode. If you trust this file, load it with safe_mode=False; better, "
+        "rewrite the lambda as a named function registered with "
+        "@keras.saving.register_keras_serializable()."
+    )
+
+
+def check_config(
+    config: Any, where: str = "config.json", safe_mode: bool = True
+) -> None:
     """Raises `InvalidFileError` if any field kiln reads in `config` (a parsed
     `config.json`, or `model.to_json()`) has the wrong type or range.
 
     Args:
         config: the parsed JSON.
         where: what the config is, for messages.
+        safe_mode: refuse Python bytecode (``__lambda__``); only an explicit
+            ``False`` from the caller of `load_model` allows it.
     """
     root_owner = ("object", None, "config")
     # (value, owner (kind, name, class_name), field path, is a layer slot)
@@ -466,6 +478,8 @@ def check_config(config: Any, where: str = "config.json") -> None:
         if not isinstance(class_name, str):
             _fail(where, owner, path, _Bad("an envelope with a string 'class_name'"))
         if class_name.startswith("__") and class_name.endswith("__"):
+            if class_name == "__lambda__" and safe_mode:
+                _refuse_bytecode(where, owner, path or "config")
             try:
                 _check_marker(class_name, inner)
             except _Bad as bad:

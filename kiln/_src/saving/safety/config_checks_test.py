@@ -178,7 +178,7 @@ def test_every_allowed_array_dtype_passes(dtype):
         (_array([[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]], "float32"), "16 dimensions"),
         ({"class_name": "__numpy__", "config": [1]}, "'value' and 'dtype'"),
         ({"class_name": "__typespec__", "config": {}}, "__typespec__"),
-        ({"class_name": "__lambda__", "config": {"code": "AA=="}}, "bytecode"),
+        ({"class_name": "__lambda__", "config": {"code": "AA=="}}, "safe_mode=False"),
         ({"class_name": "__slice__", "config": {"start": "a"}}, "__slice__"),
         ({"class_name": "__bytes__", "config": {"value": 1}}, "__bytes__"),
         (
