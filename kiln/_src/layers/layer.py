@@ -8,7 +8,9 @@ in assignment order, which fixes the order of `weights` and of saved files.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import json
 import math
 from typing import Any
 
@@ -61,6 +63,46 @@ def _standardize_input(x: Any, compute_dtype: str, autocast: bool) -> Any:
     return x
 
 
+@functools.lru_cache(maxsize=4096)
+def _signature(function: Any) -> inspect.Signature:
+    """`inspect.signature`, computed once per function (it is slow, and every
+    layer construction needs its class's)."""
+    return inspect.signature(function)
+
+
+def _bound_signature(layer: Layer, method: str) -> inspect.Signature:
+    """The signature of ``layer.<method>`` without ``self``."""
+    function = getattr(type(layer), method, None)
+    if method in layer.__dict__ or not inspect.isfunction(function):
+        return inspect.signature(getattr(layer, method))
+    return _signature_without_self(function)
+
+
+@functools.lru_cache(maxsize=4096)
+def _signature_without_self(function: Any) -> inspect.Signature:
+    signature = _signature(function)
+    return signature.replace(parameters=list(signature.parameters.values())[1:])
+
+
+def _spec_follows_config(layer: Layer, depth: int = 0) -> bool:
+    """Whether `layer` and every layer inside it (an RNN's cell, a wrapper's
+    layer) are kiln's exported built-in layers (exactly: not subclasses) whose
+    output spec follows from their config."""
+    from kiln._src import api_export
+
+    cls = type(layer)
+    name = api_export.get_canonical_name(cls)
+    if not (
+        cls._output_spec_from_config
+        and name is not None
+        and name.startswith("keras.layers.")
+    ):
+        return False
+    return depth < 8 and all(
+        _spec_follows_config(inner, depth + 1) for inner in layer._sublayers()
+    )
+
+
 @keras_export(["keras.Layer", "keras.layers.Layer"])
 class Layer(Operation):
     """The base class of all layers.
@@ -91,7 +133,7 @@ class Layer(Operation):
         # Capture the constructor arguments: a subclass without get_config()
         # whose arguments are all plain values still serializes (like Keras).
         try:
-            signature = inspect.signature(cls.__init__)
+            signature = _signature(cls.__init__)
             arguments = dict(signature.bind(None, *args, **kwargs).arguments)
             arguments.pop(next(iter(arguments)))  # self
             # Flatten `**kwargs` whatever its name (`**kw`, `**options`, ...).
@@ -135,7 +177,7 @@ class Layer(Operation):
         self._build_shapes: dict[str, Any] | None = None
         self.input_spec = None
         self.supports_masking = False
-        self._call_signature = inspect.signature(self.call)
+        self._call_signature = _bound_signature(self, "call")
         parameters = self._call_signature.parameters
         self._call_has_training_arg = "training" in parameters
         self._call_has_mask_arg = "mask" in parameters
@@ -421,7 +463,7 @@ class Layer(Operation):
             return
         build_parameters = [
             p
-            for p in inspect.signature(self.build).parameters.values()
+            for p in _bound_signature(self, "build").parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
         names = [p.name for p in build_parameters]
@@ -513,11 +555,28 @@ class Layer(Operation):
                     self.add_loss(penalty)
         return outputs
 
+    # Whether a symbolic call's output spec is a function of the layer's
+    # class, config and inputs alone (true of kiln's built-in layers, which
+    # only these flags turn off); other layers are always traced.
+    _output_spec_from_config = True
+
+    def _output_spec_key(self, training: Any) -> Any:
+        if not _spec_follows_config(self):
+            return None
+        cls = type(self)
+        try:
+            config = dict(self.get_config())
+            config.pop("name", None)
+            frozen = json.dumps(config, sort_keys=True)
+        except (TypeError, ValueError, NotImplementedError):
+            return None  # a config that is not plain JSON: not keyed
+        return cls, frozen, training
+
     def _symbolic_call(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], training: Any
     ) -> Any:
         from kiln._src.ops.node import Node
-        from kiln._src.ops.operation import compute_output_spec
+        from kiln._src.ops.operation import compute_output_spec, memoized_output_spec
 
         if not self.built:
             self._maybe_build(args, kwargs)
@@ -534,7 +593,9 @@ class Layer(Operation):
         call_kwargs = dict(kwargs)
         if pass_mask:
             call_kwargs["mask"] = input_masks
-        outputs = compute_output_spec(run, *args, **call_kwargs)
+        outputs = memoized_output_spec(
+            self._output_spec_key(training), run, *args, **call_kwargs
+        )
         Node(self, call_args=args, call_kwargs=kwargs, outputs=outputs)
         if self._propagates_masks() and (
             has_mask or type(self).compute_mask is not Layer.compute_mask

@@ -84,6 +84,52 @@ def compute_output_spec(fn: Any, *args: Any, **kwargs: Any) -> Any:
     return _to_keras_tensors(spec)
 
 
+# Output specs of built-in layers, by (layer kind and config, input
+# signature): a model of many identical layers (a 500-layer Sequential) is
+# traced once per distinct layer, not once per layer.
+_SPEC_MEMO: dict[Any, Any] = {}
+_SPEC_MEMO_SIZE = 4096
+
+
+def _signature(tree: Any) -> Any:
+    """A hashable description of call arguments: each `KerasTensor` by shape
+    and dtype, other leaves as themselves; None when a leaf is not a plain
+    hashable value (its effect on the output could not be keyed)."""
+    leaves, treedef = jax.tree_util.tree_flatten(
+        tree, is_leaf=lambda x: isinstance(x, KerasTensor)
+    )
+    described = []
+    for leaf in leaves:
+        if isinstance(leaf, KerasTensor):
+            described.append(("tensor", leaf.shape, leaf.dtype))
+        elif leaf is None or isinstance(leaf, bool | int | float | str):
+            described.append((type(leaf).__name__, leaf))
+        else:
+            return None
+    return treedef, tuple(described)
+
+
+def memoized_output_spec(key: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """`compute_output_spec`, remembered under ``key`` (what determines `fn`'s
+    behaviour, e.g. a built-in layer's class and config) plus the arguments'
+    signature. A hit returns new `KerasTensor`s of the remembered shapes."""
+    signature = _signature((args, kwargs)) if key is not None else None
+    if signature is None:
+        return compute_output_spec(fn, *args, **kwargs)
+    full_key = (key, signature)
+    remembered = _SPEC_MEMO.get(full_key)
+    if remembered is None:
+        remembered = compute_output_spec(fn, *args, **kwargs)
+        if len(_SPEC_MEMO) >= _SPEC_MEMO_SIZE:
+            _SPEC_MEMO.clear()
+        _SPEC_MEMO[full_key] = remembered
+    return jax.tree_util.tree_map(
+        lambda x: KerasTensor(x.shape, dtype=x.dtype),
+        remembered,
+        is_leaf=lambda x: isinstance(x, KerasTensor),
+    )
+
+
 def _concrete_fill(fill: int) -> Any:
     def to_concrete(x: KerasTensor) -> jax.ShapeDtypeStruct:
         return x.to_shape_dtype(fill)

@@ -122,6 +122,9 @@ class Lambda(Layer):
         [[1., 4.]]
     """
 
+    # The wrapped function, not the config, decides the output's shape.
+    _output_spec_from_config = False
+
     def __init__(
         self,
         function: Any,

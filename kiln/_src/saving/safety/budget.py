@@ -70,16 +70,18 @@ def check_variable_budget(
     weights_size: int,
     where: str,
     max_total: int = MAX_TOTAL_VARIABLE_BYTES,
+    walked: list[tuple[str, Any]] | None = None,
 ) -> int:
     """Sums the bytes of every variable a load will fill (the objects
     `saveable_walk.walk` reaches, each variable once) and raises
     `InvalidFileError` naming the biggest ones when the sum is over
     ``max_total`` or over ``weights_size * 1.01 + 1 MiB``. Returns the sum.
+    ``walked``: the walk's result when the caller has it already.
 
     Reads only shapes and dtypes: nothing is allocated."""
     sizes: list[tuple[int, int, Any]] = []
     seen: set[int] = set()
-    for _, obj in saveable_walk.walk(model):
+    for _, obj in saveable_walk.walk(model) if walked is None else walked:
         for variable in saveable_walk.own_variables(obj):
             if id(variable) in seen:
                 continue
