@@ -62,7 +62,7 @@ class Operation:
         return f"<{type(self).__name__} name={self.name}>"
 
 
-def compute_output_spec(fn: Any, *args: Any, **kwargs: Any) -> Any:
+def compute_output_spec(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """Output `KerasTensor`s of ``fn(*args, **kwargs)`` without computing.
 
     Unknown (None) dimensions are traced as JAX symbolic dimensions, in one
@@ -109,7 +109,7 @@ def _signature(tree: Any) -> Any:
     return treedef, tuple(described)
 
 
-def memoized_output_spec(key: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def memoized_output_spec(key: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """`compute_output_spec`, remembered under ``key`` (what determines `fn`'s
     behaviour, e.g. a built-in layer's class and config) plus the arguments'
     signature. A hit returns new `KerasTensor`s of the remembered shapes."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 import zipfile
 from typing import IO, Any
 
@@ -34,6 +35,7 @@ _STREAM_EXTRA_SIZE = 20  # room for a ZIP64 extra field (4 + 16 bytes)
 _ALIGNMENT = 64
 _CHUNK = 8 * 1024 * 1024
 _CHECKSUM_MIN_WRITE = 64 * 1024  # smaller writes are read back at the end
+_THREADED_CHECKSUM_BYTES = 4 * 1024 * 1024
 
 
 class _Member:
@@ -235,6 +237,31 @@ def _flags(name: str) -> int:
     return 0 if name.isascii() else 0x800
 
 
+class _Checksum:
+    """The CRC-32 of a buffer; a large one is computed on another thread while
+    the caller writes the same buffer (both release the GIL), so a save costs
+    about the longer of the two rather than their sum."""
+
+    def __init__(self, data: Any):
+        self._crc: int | None = None
+        self._thread: threading.Thread | None = None
+        if memoryview(data).nbytes < _THREADED_CHECKSUM_BYTES:
+            self._crc = crc32(data)
+            return
+        self._thread = threading.Thread(target=self._run, args=(data,), daemon=True)
+        self._thread.start()
+
+    def _run(self, data: Any) -> None:
+        self._crc = crc32(data)
+
+    def result(self) -> int:
+        if self._thread is not None:
+            self._thread.join()
+        if self._crc is None:
+            raise RuntimeError("The checksum thread failed.")
+        return self._crc
+
+
 class _Window(io.RawIOBase):
     """A seekable view of ``file[start:start+length]`` (length None: to EOF)."""
 
@@ -307,11 +334,15 @@ class _Window(io.RawIOBase):
         if not self._writable:
             raise io.UnsupportedOperation("This archive window is read-only.")
         self._file.seek(self._start + self._position)
+        nbytes = memoryview(data).nbytes
+        checksum = _Checksum(data) if nbytes >= _CHECKSUM_MIN_WRITE else None
         count = self._file.write(data)
         start, end = self._position, self._position + count
         self._forget_written(start, end)
-        if count >= _CHECKSUM_MIN_WRITE and count == memoryview(data).nbytes:
-            self._seen.append((start, end, crc32(data)))
+        if checksum is not None:
+            crc = checksum.result()  # `data` is not used after this
+            if count == nbytes:
+                self._seen.append((start, end, crc))
         self._position = end
         return count
 

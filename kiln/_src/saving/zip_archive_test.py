@@ -207,8 +207,10 @@ def test_check_member_crc_on_a_deflated_member(tmp_path):
         [(0, 100), (100, 300_000), (5_000, 10), (400_000, 70_000), (0, 8)],
         [(0, 200_000), (200_000, 200_000), (150_000, 100_000)],
         [(0, 70_000), (0, 70_000), (70_000, 5)],
+        # Over 4 MiB: checksummed on another thread while being written.
+        [(0, 5_000_000), (5_000_000, 6_000_000), (100, 10)],
     ],
-    ids=["overwrite-hole-header", "overlapping-large", "rewrite-whole"],
+    ids=["overwrite-hole-header", "overlapping-large", "rewrite-whole", "threaded"],
 )
 def test_streamed_checksum_is_right_whatever_the_write_order(tmp_path, writes):
     path = tmp_path / "a.zip"
