@@ -11,7 +11,10 @@ For each case and repetition, one fresh worker per library saves the model
 (`load_model` then `load_weights` into the loaded model); which library goes
 first alternates. A third worker times the raw-I/O reference: one `write` call
 (and one `write` + `fsync`) of as many bytes as kiln's `.keras` file, then one
-`read` call of them. Files go to ``--dir`` (default /tmp) and are deleted.
+`read` call of them. Each worker also times one `write` (or `read`) of its
+own file's bytes right after each operation: the "side by side" ratio uses
+those, because page-cache and writeback conditions change from second to
+second. Files go to ``--dir`` (default /tmp) and are deleted.
 
 A measurement that takes longer than ``--slow-s`` is not repeated (Keras's
 500-layer load takes ~30-50 s); the tables say how many runs each median has.
@@ -128,16 +131,41 @@ def _warm_up(keras: Any, directory: str) -> None:
                 os.remove(base + suffix)
 
 
+def _raw_write(directory: str, size: int) -> float:
+    """One `write` call of `size` bytes to a new file (then removed)."""
+    path = os.path.join(directory, f"bench_side_{os.getpid()}.bin")
+    data = bytes(bytearray(b"\x5a") * size)
+    try:
+        start = time.perf_counter()
+        with open(path, "wb") as file:
+            file.write(data)
+        return time.perf_counter() - start
+    finally:
+        os.remove(path)
+
+
+def _raw_read(path: str) -> float:
+    """One `read` call of the whole file."""
+    start = time.perf_counter()
+    with open(path, "rb") as file:
+        file.read()
+    return time.perf_counter() - start
+
+
 def save_worker(spec: dict[str, Any]) -> dict[str, Any]:
     keras = h.import_lib(spec["lib"])
     model = build_model(keras, spec["case"], spec["sizes"])
     weights_bytes = _ready(model)
     _warm_up(keras, spec["dir"])
     _, save_s, save_extra = _measure(lambda: model.save(spec["model_path"]))
+    save_raw_s = _raw_write(spec["dir"], os.path.getsize(spec["model_path"]))
     _, weights_s, weights_extra = _measure(
         lambda: model.save_weights(spec["weights_path"])
     )
+    weights_raw_s = _raw_write(spec["dir"], os.path.getsize(spec["weights_path"]))
     return {
+        "save_raw_s": save_raw_s,
+        "save_weights_raw_s": weights_raw_s,
         "weights_bytes": weights_bytes,
         "file_bytes": os.path.getsize(spec["model_path"]),
         "weights_file_bytes": os.path.getsize(spec["weights_path"]),
@@ -162,6 +190,7 @@ def load_worker(spec: dict[str, Any]) -> dict[str, Any]:
             return loaded
 
         model, result["load_s"], result["load_extra"] = _measure(load)
+        result["load_raw_s"] = _raw_read(spec["model_path"])
     else:
         model = build_model(keras, spec["case"], spec["sizes"])
         _ready(model)
@@ -174,6 +203,7 @@ def load_worker(spec: dict[str, Any]) -> dict[str, Any]:
         _, result["load_weights_s"], result["load_weights_extra"] = _measure(
             load_weights
         )
+        result["load_weights_raw_s"] = _raw_read(spec["weights_path"])
     return result
 
 
@@ -231,6 +261,14 @@ KEYS = (
     "load_extra",
     "load_weights_s",
     "load_weights_extra",
+    # The same worker's one `write` (or `read`) of the file's bytes, timed
+    # right after the operation: page-cache and writeback conditions on this
+    # machine change from second to second, so the ratio to raw I/O is taken
+    # between side-by-side measurements.
+    "save_raw_s",
+    "save_weights_raw_s",
+    "load_raw_s",
+    "load_weights_raw_s",
 )
 
 
@@ -319,6 +357,14 @@ def report(case: str, description: str, data: dict[str, Any]) -> None:
     ):
         kiln_s, keras_s = med["kiln"][f"{op}_s"], med["keras"][f"{op}_s"]
         n = f"{count['kiln'][f'{op}_s']}/{count['keras'][f'{op}_s']}"
+        paired = [
+            kiln_one / raw_one
+            for kiln_one, raw_one in zip(
+                samples["kiln"][f"{op}_s"], samples["kiln"][f"{op}_raw_s"]
+            )
+            if raw_one > 0
+        ]
+        side_by_side = f"{h.median(paired):.2f}x" if paired else ""
         rows.append(
             [
                 op,
@@ -326,6 +372,7 @@ def report(case: str, description: str, data: dict[str, Any]) -> None:
                 f"{keras_s:.3f}",
                 h.ratio(keras_s, kiln_s),
                 h.ratio(kiln_s, reference) + f" {label}",
+                side_by_side,
                 h.ratio(kiln_s, write_fsync_s) if op.startswith("save") else "",
                 _mb(med["kiln"][f"{op}_extra"]),
                 _mb(med["keras"][f"{op}_extra"]),
@@ -340,6 +387,7 @@ def report(case: str, description: str, data: dict[str, Any]) -> None:
             "keras s",
             "keras/kiln (speed-up)",
             "kiln/raw I/O",
+            "kiln/raw, side by side",
             "kiln/(write+fsync)",
             "kiln extra MiB",
             "keras extra MiB",
