@@ -338,3 +338,24 @@ def test_optimizer_variable_count_mismatch_warns_and_skips(tmp_path):
     )
     for a, b in zip(fresh.get_weights(), trained.get_weights()):
         np.testing.assert_array_equal(a, b)  # the layers still load
+
+
+@pytest.mark.parametrize("member", ["config.json", "model.weights.h5"])
+def test_a_damaged_deflate_stream_is_an_invalid_file(saved, member):
+    # Found by the fuzzer: zlib's own error escaped from a damaged stream.
+    _, directory = saved
+    with zipfile.ZipFile(directory / "good.keras") as source:
+        members = {n: source.read(n) for n in ("config.json", "model.weights.h5")}
+    path = directory / f"bad-deflate-{member}.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    start = info.header_offset + 30 + len(member.encode())
+    for offset in range(start + 2, start + min(info.compress_size, 200), 7):
+        raw[offset] ^= 0x5A  # scramble the compressed stream
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InvalidFileError, match=f"'{member}'"):
+        kiln.models.load_model(path)

@@ -12,6 +12,7 @@ import datetime
 import json
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -123,9 +124,10 @@ def save_weights_file(model: Any, path: str) -> None:
 
 # What zipfile raises on a member whose headers or bytes are damaged (a bad
 # offset makes a seek fail with OSError; a flipped version byte, with
-# NotImplementedError).
+# NotImplementedError; a damaged DEFLATE stream, zlib.error).
 _ZIP_READ_ERRORS = (
     zipfile.BadZipFile,
+    zlib.error,  # a damaged DEFLATE stream
     OSError,
     EOFError,
     NotImplementedError,
