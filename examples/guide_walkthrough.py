@@ -1,8 +1,9 @@
 """A walk through the Keras guide "Save, serialize, and export models" with kiln.
 
 Builds a model, trains it with a progress bar, saves it to a `.keras` file,
-reloads it, checks that the reloaded model predicts exactly the same, then
-shows the config, the summary and the weights file. Runs in a temporary
+reloads it, checks that the reloaded model predicts exactly the same, checks
+the file with `kiln verify`, reads one weight lazily, then shows the config,
+the file's contents (`kiln inspect`) and the summary. Runs in a temporary
 directory and prints each step.
 """
 
@@ -87,6 +88,22 @@ def main() -> None:
     step("Inspect: config")
     config = json.loads(model.to_json())
     print(json.dumps(config["config"]["layers"][1], indent=2)[:800], "...")
+
+    step("Check the file as a stranger's: `kiln verify walkthrough.keras`")
+    from kiln._src.cli.main import main as kiln_command
+
+    status = kiln_command(["verify", "walkthrough.keras"])
+    if status != 0:
+        raise SystemExit("kiln verify found a problem in the file kiln wrote")
+
+    step("Read one weight without loading the model (kiln.saving.open_weights)")
+    with keras.saving.open_weights("walkthrough.keras") as weights:
+        listed = weights.variables()
+        first = weights.read(listed[0].path)
+    print(f"{len(listed)} variables listed; read only '{listed[0].path}' {first.shape}")
+
+    step("Inspect: `kiln inspect walkthrough.keras`")
+    kiln_command(["inspect", "walkthrough.keras"])
 
     step("Inspect: summary")
     reloaded.summary()

@@ -162,7 +162,9 @@ def _note_custom_classes(config: dict[str, Any], findings: list[Finding]) -> Non
             )
         )
         raise _Failed from None
-    findings.append(("ok", "classes", "every class is one of kiln's built-ins"))
+    findings.append(
+        ("ok", "classes", "every class resolves (kiln's built-ins, registered classes)")
+    )
 
 
 def _verify_build(
