@@ -512,7 +512,19 @@ class H5Reader:
         return known
 
     def read_checked(self, checked: CheckedDataset) -> np.ndarray:
-        """Reads a dataset that passed `check`, straight into a new array."""
+        """Reads a dataset that passed `check`, straight into a new array;
+        raises `InvalidFileError` when its bytes cannot be read."""
+        try:
+            return self._read_checked(checked)
+        except InvalidFileError:
+            raise
+        except (OSError, RuntimeError, ValueError) as error:
+            raise InvalidFileError(
+                f"{checked.where} passed every check but could not be read "
+                f"({error}). The file is corrupt; save it again."
+            ) from None
+
+    def _read_checked(self, checked: CheckedDataset) -> np.ndarray:
         stored = np.dtype("V2") if checked.bfloat16 else checked.dtype
         array = aligned_empty(checked.shape, stored)
         if array.size:

@@ -146,7 +146,7 @@ class WeightsFile:
             InvalidFileError: the variable's bytes cannot be read.
         """
         checked = self._lookup(path)
-        return _read(self._reader, checked)
+        return self._reader.read_checked(checked)
 
     def close(self) -> None:
         """Closes the file; `read` cannot be called afterwards."""
@@ -378,18 +378,6 @@ def _describe(
     return WeightInfo(path, shape, dtype, nbytes), checked
 
 
-def _read(reader: H5Reader, checked: CheckedDataset) -> np.ndarray:
-    try:
-        return reader.read_checked(checked)
-    except InvalidFileError:
-        raise
-    except (OSError, RuntimeError, ValueError) as error:
-        raise InvalidFileError(
-            f"{checked.where} passed every check but could not be read ({error}). "
-            "The file is corrupt; save it again."
-        ) from None
-
-
 def _model_variables(model: Any) -> dict[str, Any]:
     variables: dict[str, Any] = {}
     for path, obj in saveable_walk.walk(model):
@@ -454,7 +442,7 @@ def _load_subset(
         loaded.append(path)
     for done, (variable, checked) in enumerate(checks):
         try:
-            array = _read(reader, checked)
+            array = reader.read_checked(checked)
         except InvalidFileError as error:
             raise InvalidFileError(
                 f"{error} {done} of {len(checks)} variables were already assigned; "
