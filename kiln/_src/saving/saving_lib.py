@@ -382,11 +382,6 @@ def adopt_arrays(variables: list[Any], arrays: list[Any]) -> None:
         variable.assign(array)
 
 
-def adopt_array(variable: Any, array: Any) -> None:
-    """`adopt_arrays` for one variable."""
-    adopt_arrays([variable], [array])
-
-
 def load_weights_into(
     model: Any,
     reader: H5Reader,
@@ -399,7 +394,7 @@ def load_weights_into(
     then assigns them: a failed check or read assigns nothing.
 
     Arrays are read into 64-byte aligned buffers that JAX adopts without a
-    copy (`adopt_array`), so the extra memory of a load is about the weights'
+    copy (`adopt_arrays`), so the extra memory of a load is about the weights'
     size once.
     """
     from kiln._src.layers.layer import Layer

@@ -52,7 +52,7 @@ from h5py import h5d, h5g, h5l, h5o
 from kiln._src.saving import file_io, saveable_walk
 from kiln._src.saving.errors import InvalidFileError
 from kiln._src.saving.h5_store import CheckedDataset, H5Reader
-from kiln._src.saving.saving_lib import _Archive, adopt_array
+from kiln._src.saving.saving_lib import _Archive, adopt_arrays
 
 # A dataset declaring more than 4 GiB and more than 1000 times its stored bytes
 # is a shape bomb (the rule Keras 3.15 applies, CVE-2026-12570).
@@ -252,8 +252,8 @@ def load_weights_subset(
     Useful to warm-start a model that differs from the saved one (a new head,
     an extra layer), or to load only some variables. Only the variables loaded
     are read from the file. Every variable to load is checked first (link,
-    layout, shape; dtypes are cast on assignment as in `load_weights`), so a
-    failed check assigns nothing.
+    layout, shape; dtypes are cast on assignment as in `load_weights`), then
+    all are read, then assigned: a failed check or read assigns nothing.
 
     Args:
         model: a built model.
@@ -440,16 +440,10 @@ def _load_subset(
             ) from None
         checks.append((variable, checked))
         loaded.append(path)
-    for done, (variable, checked) in enumerate(checks):
-        try:
-            array = reader.read_checked(checked)
-        except InvalidFileError as error:
-            raise InvalidFileError(
-                f"{error} {done} of {len(checks)} variables were already assigned; "
-                "load again from an intact file."
-            ) from None
-        adopt_array(variable, array)
-        del array  # freed before the next variable is read
+    # Every read before any assignment, as a full load does: a failed read
+    # assigns nothing.
+    arrays = [reader.read_checked(checked) for _, checked in checks]
+    adopt_arrays([variable for variable, _ in checks], arrays)
     return LoadReport(
         loaded=loaded,
         missing=[path for path in in_model if path not in in_file],
