@@ -4,14 +4,21 @@ building, no JAX)."""
 
 from __future__ import annotations
 
-import json
 import zipfile
 from typing import IO, Any
 
-import h5py
-import numpy as np
-
-from kiln._src.saving.zip_archive import stored_member_window
+from kiln._src.saving import file_io
+from kiln._src.saving.h5_store import H5Reader
+from kiln._src.saving.safety import json_checks
+from kiln._src.saving.safety.archive_checks import (
+    CONFIG_MEMBER,
+    MAX_CONFIG_BYTES,
+    MAX_METADATA_BYTES,
+    METADATA_MEMBER,
+    WEIGHTS_MEMBER,
+)
+from kiln._src.saving.saving_lib import _Archive
+from kiln._src.saving.weights_file import WeightInfo, WeightsFile, natural_key
 
 
 def _format_bytes(count: float) -> str:
@@ -20,28 +27,6 @@ def _format_bytes(count: float) -> str:
             return f"{count:,.2f} {unit}"
         count /= 1024
     return f"{count:,.2f} GB"
-
-
-def _weights_table(h5: h5py.File) -> list[tuple[str, tuple[int, ...], str, int]]:
-    rows: list[tuple[str, tuple[int, ...], str, int]] = []
-
-    def visit(name: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Dataset):
-            dtype = obj.attrs.get("dtype") if obj.dtype.kind == "V" else None
-            dtype_name = str(dtype) if dtype else np.dtype(obj.dtype).name
-            size = int(np.prod(obj.shape, dtype=np.int64)) * obj.dtype.itemsize
-            rows.append((name, tuple(obj.shape), dtype_name, size))
-
-    h5.visititems(visit)
-    # Numeric order within a group: vars/2 before vars/10.
-    return sorted(rows, key=lambda row: _natural_key(row[0]))
-
-
-def _natural_key(path: str) -> list[Any]:
-    return [
-        (0, int(part), "") if part.isdigit() else (1, 0, part)
-        for part in path.split("/")
-    ]
 
 
 def _layers_of(config: dict[str, Any]) -> list[tuple[str, str]]:
@@ -62,7 +47,7 @@ def _describe_sharded(path: str, say: Any) -> None:
 
     index = ShardIndex(path)
     say(f"{path}: sharded weights index ({len(index.shards)} shards)")
-    rows = sorted(iter_shard_datasets(index), key=lambda row: _natural_key(row[1]))
+    rows = sorted(iter_shard_datasets(index), key=lambda row: natural_key(row[1]))
     total = sum(row[4] for row in rows)
     say(f"  weights ({len(rows)} arrays, {_format_bytes(total)}):")
     width = max((len(row[1]) for row in rows), default=10)
@@ -74,70 +59,77 @@ def _describe_sharded(path: str, say: Any) -> None:
 
 
 def describe(path: str, out: IO[str]) -> None:
+    """Writes what `path` holds to `out`. The file is read through the
+    loader's own checked readers (bounded JSON, archive and HDF5 rules), so
+    inspecting a hostile file is as safe as loading it."""
+
     def say(line: str = "") -> None:
         out.write(line + "\n")
 
     if path.endswith(".json"):
         _describe_sharded(path, say)
         return
-    with open(path, "rb") as file:
-        if zipfile.is_zipfile(file):
-            file.seek(0)
-            with zipfile.ZipFile(file) as archive:
-                names = archive.namelist()
-                config = (
-                    json.loads(archive.read("config.json"))
-                    if "config.json" in names
-                    else {}
+    if not (file_io.isdir(path) or _is_zip(path)):
+        with WeightsFile(path, H5Reader(path, f"'{path}'"), None) as weights:
+            say(f"{path}: weights file")
+            _print_weights(weights.variables(), say)
+        return
+    archive = _Archive(path)
+    try:
+        config = _member_json(archive, CONFIG_MEMBER, MAX_CONFIG_BYTES)
+        metadata = _member_json(archive, METADATA_MEMBER, MAX_METADATA_BYTES)
+        kind = "directory" if file_io.isdir(path) else "archive"
+        say(f"{path}: Keras 3 model {kind}")
+        if metadata:
+            say(
+                f"  saved by Keras format {metadata.get('keras_version', '?')}"
+                f" on {metadata.get('date_saved', '?')}"
+                + (
+                    f" (kiln {metadata['kiln_version']})"
+                    if "kiln_version" in metadata
+                    else ""
                 )
-                metadata = (
-                    json.loads(archive.read("metadata.json"))
-                    if "metadata.json" in names
-                    else {}
-                )
-                say(f"{path}: Keras 3 model archive ({len(names)} members)")
-                if metadata:
-                    say(
-                        f"  saved by Keras format {metadata.get('keras_version', '?')}"
-                        f" on {metadata.get('date_saved', '?')}"
-                        + (
-                            f" (kiln {metadata['kiln_version']})"
-                            if "kiln_version" in metadata
-                            else ""
-                        )
-                    )
-                model_name = config.get("config", {}).get("name", "?")
-                say(f'  model: {config.get("class_name", "?")} "{model_name}"')
-                compile_config = config.get("compile_config") or {}
-                if compile_config:
-                    optimizer = compile_config.get("optimizer", {})
-                    optimizer_name = optimizer.get("class_name", optimizer)
-                    loss = compile_config.get("loss")
-                    say(f"  compiled: optimizer={optimizer_name}, loss={loss}")
-                layers = _layers_of(config)
-                if layers:
-                    say(f"  layers ({len(layers)}):")
-                    for name, class_name in layers:
-                        say(f"    {name} ({class_name})")
-                if "model.weights.h5" in names:
-                    info = archive.getinfo("model.weights.h5")
-                    source: Any = (
-                        stored_member_window(file, archive, info)
-                        if info.compress_type == zipfile.ZIP_STORED
-                        else archive.open(info)
-                    )
-                    with h5py.File(source, "r") as h5:
-                        _print_weights(h5, say)
-            return
-    with h5py.File(path, "r") as h5:
-        say(f"{path}: weights file")
-        _print_weights(h5, say)
+            )
+        model_name = config.get("config", {}).get("name", "?")
+        say(f'  model: {config.get("class_name", "?")} "{model_name}"')
+        compile_config = config.get("compile_config") or {}
+        if compile_config:
+            optimizer = compile_config.get("optimizer", {})
+            optimizer_name = optimizer.get("class_name", optimizer)
+            loss = compile_config.get("loss")
+            say(f"  compiled: optimizer={optimizer_name}, loss={loss}")
+        layers = _layers_of(config)
+        if layers:
+            say(f"  layers ({len(layers)}):")
+            for name, class_name in layers:
+                say(f"    {name} ({class_name})")
+        if archive.has_member(WEIGHTS_MEMBER):
+            reader = archive.weights_reader()
+            with WeightsFile(path, reader, None) as weights:
+                _print_weights(weights.variables(), say)
+    finally:
+        archive.close()
 
 
-def _print_weights(h5: h5py.File, say: Any) -> None:
-    rows = _weights_table(h5)
-    total = sum(row[3] for row in rows)
-    say(f"  weights ({len(rows)} arrays, {_format_bytes(total)}):")
-    width = max((len(row[0]) for row in rows), default=10)
-    for name, shape, dtype, size in rows:
-        say(f"    {name:<{width}}  {str(shape):<16} {dtype:<9} {_format_bytes(size)}")
+def _is_zip(path: str) -> bool:
+    with file_io.open_read(path) as file:
+        return zipfile.is_zipfile(file)
+
+
+def _member_json(archive: _Archive, name: str, limit: int) -> dict[str, Any]:
+    if not archive.has_member(name):
+        return {}
+    where = f"'{archive.path}' member '{name}'"
+    parsed = json_checks.load_json(archive.read_member(name, limit), where)
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _print_weights(infos: list[WeightInfo], say: Any) -> None:
+    total = sum(info.nbytes for info in infos)
+    say(f"  weights ({len(infos)} arrays, {_format_bytes(total)}):")
+    width = max((len(info.path) for info in infos), default=10)
+    for info in infos:
+        say(
+            f"    {info.path:<{width}}  {str(info.shape):<16} {info.dtype:<9} "
+            f"{_format_bytes(info.nbytes)}"
+        )

@@ -78,3 +78,27 @@ def test_inspect_sharded_weights_without_importing_jax(tmp_path):
     )
     result = _run("inspect", path)
     assert result.returncode == 1 and "not a plain shard file" in result.stderr
+
+
+def test_inspect_reads_through_the_checked_readers(tmp_path):
+    # A soft link in the weights is refused, as a load would refuse it, and
+    # a model saved as a directory is described like a .keras file.
+    import h5py
+
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(2)]
+    )
+    path = str(tmp_path / "w.weights.h5")
+    model.save_weights(path)
+    with h5py.File(path, "a") as file:
+        del file["layers/dense_1/vars"]
+        file["layers/dense_1/vars"] = h5py.SoftLink("/layers/dense/vars")
+    result = _run("inspect", path)
+    assert result.returncode == 1
+    assert "layers/dense_1" in result.stderr and "link" in result.stderr
+    directory = str(tmp_path / "m_dir")
+    model.save(directory, zipped=False)
+    result = _run("inspect", directory)
+    assert result.returncode == 0, result.stderr
+    assert "model directory" in result.stdout
+    assert "layers/dense_1/vars/0  (2, 2)" in result.stdout

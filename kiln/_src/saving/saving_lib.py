@@ -245,6 +245,12 @@ class _Archive:
             raise self._corrupt(WEIGHTS_MEMBER, error) from None
         return True
 
+    def has_member(self, name: str) -> bool:
+        """Whether the archive (or directory) holds member `name`."""
+        if self._zip is None:
+            return name in self._sizes
+        return name in self._zip.NameToInfo
+
     def weights_size(self) -> int:
         """The weights member's size in bytes (uncompressed), without reading
         it."""

@@ -295,7 +295,7 @@ def _normalize(path: str) -> str:
     return path.strip("/")
 
 
-def _natural_key(name: str) -> list[Any]:
+def natural_key(name: str) -> list[Any]:
     # "vars/2" before "vars/10", as the variables are ordered in the model.
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
@@ -308,7 +308,7 @@ def _links(group: h5g.GroupID) -> list[tuple[str, bytes, int]]:
         links.append((raw.decode("utf-8", "surrogateescape"), raw, info.type))
 
     group.links.iterate(collect, info=True)
-    return sorted(links, key=lambda link: _natural_key(link[0]))
+    return sorted(links, key=lambda link: natural_key(link[0]))
 
 
 def _list_datasets(reader: H5Reader) -> list[tuple[WeightInfo, CheckedDataset]]:
