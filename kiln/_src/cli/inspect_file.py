@@ -8,7 +8,7 @@ import zipfile
 from typing import IO, Any
 
 from kiln._src.saving import file_io
-from kiln._src.saving.h5_store import H5Reader
+from kiln._src.saving.h5_store import H5Reader, natural_key
 from kiln._src.saving.safety import json_checks
 from kiln._src.saving.safety.archive_checks import (
     CONFIG_MEMBER,
@@ -18,7 +18,7 @@ from kiln._src.saving.safety.archive_checks import (
     WEIGHTS_MEMBER,
 )
 from kiln._src.saving.saving_lib import _Archive
-from kiln._src.saving.weights_file import WeightInfo, WeightsFile, natural_key
+from kiln._src.saving.weights_file import WeightInfo, WeightsFile
 
 
 def _format_bytes(count: float) -> str:

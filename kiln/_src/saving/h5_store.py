@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from typing import IO, Any
 
 import h5py
@@ -65,6 +66,11 @@ class H5Writer:
         self._file.close()
 
 
+# A dataset declaring more than 4 GiB and more than 1000 times its stored bytes
+# is a shape bomb (the rule Keras 3.15 applies, CVE-2026-12570).
+_BOMB_BYTES = 4 * 2**30
+_BOMB_RATIO = 1000
+
 _LINK_NAMES = {
     h5l.TYPE_HARD: "HardLink",
     h5l.TYPE_SOFT: "SoftLink",
@@ -100,6 +106,12 @@ _CLASS_NAMES = {
 _NOT_NUMERIC = np.dtype("V1")
 # What h5py raises when libhdf5 cannot parse a damaged file's metadata.
 _METADATA_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
+
+
+def natural_key(name: str) -> list[Any]:
+    """Sort key putting "vars/2" before "vars/10" (digit runs compare as
+    numbers), the order in which a model holds its variables."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def _kind_of(obj: Any) -> str:
@@ -332,6 +344,32 @@ class H5Reader:
                 "writes every group and dataset once."
             )
 
+    def dataset_paths(self) -> list[tuple[str, str]]:
+        """Every dataset of the file as ``(group path, name)``: depth first,
+        each group's members in natural order (``vars/2`` before ``vars/10``),
+        reached by the same rules as `keys` and `check` (hard links only,
+        each object once, depth and link-count limits)."""
+        found: list[tuple[str, str]] = []
+        stack = [""]
+        while stack:
+            path = stack.pop()
+            entry = self._group(path)
+            groups = []
+            for name in sorted(entry[1], key=natural_key):
+                child = f"{path}/{name}" if path else name
+                kind = self._lookup(child)
+                if kind == "a dataset":
+                    found.append((path, name))
+                elif isinstance(kind, str):
+                    raise InvalidFileError(
+                        f"{self._description}: '{child}' is {kind}; a weights "
+                        "file holds only groups and datasets."
+                    )
+                else:
+                    groups.append(child)
+            stack.extend(reversed(groups))
+        return found
+
     def has_group(self, path: str) -> bool:
         """Whether ``path`` names a group (reached through hard links only;
         a soft or external link on the way raises `InvalidFileError`)."""
@@ -344,12 +382,21 @@ class H5Reader:
         entry = self._group(path)
         return [] if entry is None else list(entry[1])
 
+    @property
+    def description(self) -> str:
+        """What the file is, as messages name it."""
+        return self._description
+
     def check(
-        self, path: str, key: str, shape: tuple[int, ...], dtype: str
+        self, path: str, key: str, shape: tuple[int, ...] | None, dtype: str
     ) -> CheckedDataset:
         """Checks dataset ``path/key`` (links, kind, type, layout, filters,
         shape) from its metadata alone; raises `InvalidFileError` when a check
-        fails or the metadata cannot be read."""
+        fails or the metadata cannot be read.
+
+        ``shape=None`` (listing a file, no variable to compare with) accepts
+        the stored shape unless it declares far more bytes than the file
+        stores for it (a shape bomb)."""
         try:
             return self._check(path, key, shape, dtype)
         except InvalidFileError:
@@ -358,7 +405,7 @@ class H5Reader:
             raise self._corrupt(f"dataset '{path}/{key}'", error) from None
 
     def _check(
-        self, path: str, key: str, shape: tuple[int, ...], dtype: str
+        self, path: str, key: str, shape: tuple[int, ...] | None, dtype: str
     ) -> CheckedDataset:
         where = f"{self._description}: dataset '{path}/{key}'"
         entry = self._group(path)
@@ -396,14 +443,16 @@ class H5Reader:
         offset = dataset.get_offset()
         if offset is None:
             self._check_layout(dataset, where, stored, stored_shape)
-        if stored_shape != tuple(shape):
+        nbytes = stored.itemsize * math.prod(stored_shape)
+        if shape is None:
+            self._check_declared_size(dataset, where, stored_shape, nbytes)
+        elif stored_shape != tuple(shape):
             raise InvalidFileError(
                 f"{where} has shape {stored_shape}, but the variable it "
                 f"belongs to has shape {tuple(shape)}."
             )
         if bfloat16:
             self._check_bfloat16_marker(dataset, where)
-        nbytes = stored.itemsize * math.prod(stored_shape)
         if offset is not None and (
             (self._fd is None and self._window is None)
             or not exact
@@ -413,6 +462,21 @@ class H5Reader:
         if offset is not None:
             dataset = None  # not needed again: its bytes are at `offset`
         return CheckedDataset(where, dataset, stored_shape, stored, bfloat16, offset)
+
+    def _check_declared_size(
+        self,
+        dataset: h5d.DatasetID,
+        where: str,
+        shape: tuple[int, ...],
+        nbytes: int,
+    ) -> None:
+        stored = dataset.get_storage_size()
+        if nbytes > _BOMB_BYTES and nbytes > _BOMB_RATIO * stored:
+            raise InvalidFileError(
+                f"{where} declares shape {shape} ({nbytes} bytes) but stores "
+                f"{stored} bytes; a weights file stores every variable's bytes, "
+                "so this is a shape bomb and is refused."
+            )
 
     def _check_layout(
         self,

@@ -42,22 +42,15 @@ import dataclasses
 import difflib
 import math
 import os
-import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import numpy as np
-from h5py import h5d, h5g, h5l, h5o
 
 from kiln._src.saving import file_io, saveable_walk
 from kiln._src.saving.errors import InvalidFileError
 from kiln._src.saving.h5_store import CheckedDataset, H5Reader
 from kiln._src.saving.saving_lib import _Archive, adopt_arrays
-
-# A dataset declaring more than 4 GiB and more than 1000 times its stored bytes
-# is a shape bomb (the rule Keras 3.15 applies, CVE-2026-12570).
-_BOMB_BYTES = 4 * 2**30
-_BOMB_RATIO = 1000
 
 
 class WeightInfo(NamedTuple):
@@ -295,68 +288,17 @@ def _normalize(path: str) -> str:
     return path.strip("/")
 
 
-def natural_key(name: str) -> list[Any]:
-    # "vars/2" before "vars/10", as the variables are ordered in the model.
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
-def _links(group: h5g.GroupID) -> list[tuple[str, bytes, int]]:
-    """A group's links as (name, raw name, link type), in natural order."""
-    links: list[tuple[str, bytes, int]] = []
-
-    def collect(raw: bytes, info: Any) -> None:
-        links.append((raw.decode("utf-8", "surrogateescape"), raw, info.type))
-
-    group.links.iterate(collect, info=True)
-    return sorted(links, key=lambda link: natural_key(link[0]))
-
-
 def _list_datasets(reader: H5Reader) -> list[tuple[WeightInfo, CheckedDataset]]:
-    """Every dataset of the file, depth first, each checked from its metadata.
-
-    The walk follows hard links only, one name at a time from a group already
-    reached, so no soft or external link is ever resolved; a group reached a
-    second time (a link cycle) is refused.
-    """
-    where = reader._description  # same package, one description
-    root = reader._file.id  # the walk needs the root group
-    seen = {h5o.get_info(root).addr: "/"}
-    found: list[tuple[WeightInfo, CheckedDataset]] = []
-    stack: list[tuple[str, h5g.GroupID]] = [("", root)]
-    while stack:
-        prefix, group = stack.pop()
-        children: list[tuple[str, h5g.GroupID]] = []
-        for name, raw, link_type in _links(group):
-            path = f"{prefix}/{name}" if prefix else name
-            if link_type != h5l.TYPE_HARD:
-                raise InvalidFileError(
-                    f"{where}: '{path}' is a soft, external or user-defined link; "
-                    "only hard links are allowed (other links can read data from "
-                    "outside the file)."
-                )
-            obj = h5o.open(group, raw)
-            if isinstance(obj, h5g.GroupID):
-                address = h5o.get_info(obj).addr
-                if address in seen:
-                    raise InvalidFileError(
-                        f"{where}: group '{path}' is a second link to group "
-                        f"'{seen[address]}'. Keras files hold each group once; "
-                        "the file was crafted or corrupted."
-                    )
-                seen[address] = path
-                children.append((path, obj))
-            elif isinstance(obj, h5d.DatasetID):
-                found.append(_describe(reader, where, prefix, name, obj))
-            else:
-                raise InvalidFileError(
-                    f"{where}: '{path}' is neither a group nor a dataset."
-                )
-        stack.extend(reversed(children))
-    return found
+    """Every dataset of the file (`H5Reader.dataset_paths`: hard links only,
+    each object once), each checked from its metadata."""
+    return [
+        _describe(reader, reader.description, group, key)
+        for group, key in reader.dataset_paths()
+    ]
 
 
 def _describe(
-    reader: H5Reader, where: str, group: str, key: str, dataset: h5d.DatasetID
+    reader: H5Reader, where: str, group: str, key: str
 ) -> tuple[WeightInfo, CheckedDataset]:
     path = f"{group}/{key}" if group else key
     if not group:
@@ -364,18 +306,10 @@ def _describe(
             f"{where}: dataset '{path}' sits at the file's root; Keras stores "
             "every variable under '<object path>/vars'."
         )
-    shape = tuple(int(dim) for dim in dataset.shape)
-    checked = reader.check(group, key, shape, "numeric")
-    nbytes = checked.dtype.itemsize * math.prod(shape)
-    stored = dataset.get_storage_size()
-    if nbytes > _BOMB_BYTES and nbytes > _BOMB_RATIO * stored:
-        raise InvalidFileError(
-            f"{where}: dataset '{path}' declares shape {shape} ({nbytes} bytes) "
-            f"but stores {stored} bytes; a weights file stores every variable's "
-            "bytes, so this is a shape bomb and is refused."
-        )
+    checked = reader.check(group, key, None, "numeric")
+    nbytes = checked.dtype.itemsize * math.prod(checked.shape)
     dtype = "bfloat16" if checked.bfloat16 else checked.dtype.name
-    return WeightInfo(path, shape, dtype, nbytes), checked
+    return WeightInfo(path, checked.shape, dtype, nbytes), checked
 
 
 def _model_variables(model: Any) -> dict[str, Any]:
