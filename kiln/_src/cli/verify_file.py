@@ -170,7 +170,7 @@ def _note_custom_classes(config: dict[str, Any], findings: list[Finding]) -> Non
 def _verify_build(
     path: str, config: dict[str, Any], archive: Any, findings: list[Finding]
 ) -> None:
-    from kiln._src.saving import saveable_walk
+    from kiln._src.saving import saving_lib
     from kiln._src.saving.object_sharing import ObjectSharingScope
     from kiln._src.saving.safety import budget, config_checks
     from kiln._src.saving.serialization_lib import deserialize_keras_object
@@ -198,20 +198,8 @@ def _verify_build(
 
     def variables() -> str:
         reader = archive.weights_reader()
-        count = 0
         try:
-            for group_path, obj in saveable_walk.walk(model):
-                group = saveable_walk.vars_path(group_path)
-                own = saveable_walk.own_variables(obj)
-                keys = reader.keys(group)
-                if len(keys) != len(own):
-                    raise InvalidFileError(
-                        f"'{group}' holds {len(keys)} datasets; the model's "
-                        f"object there has {len(own)} variables."
-                    )
-                for index, variable in enumerate(own):
-                    reader.check(group, str(index), variable.shape, variable.dtype)
-                    count += 1
+            count = len(saving_lib.check_weights(model, reader))
         finally:
             reader.close()
         return f"{_plural(count, 'variable')} match their datasets' shapes and dtypes"

@@ -395,14 +395,34 @@ def load_weights_into(
     before_assign: Callable[[], object] | None = None,
     walked: list[tuple[str, Any]] | None = None,
 ) -> None:
-    """Checks every variable's dataset from its metadata alone, then reads
-    them all, calls `before_assign` (the archive's checksum check), and only
-    then assigns them: a failed check or read assigns nothing.
+    """Checks every variable's dataset from its metadata alone
+    (`check_weights`), then reads them all, calls `before_assign` (the
+    archive's checksum check), and only then assigns them: a failed check or
+    read assigns nothing.
 
     Arrays are read into 64-byte aligned buffers that JAX adopts without a
     copy (`adopt_arrays`), so the extra memory of a load is about the weights'
     size once.
     """
+    assignments = check_weights(model, reader, skip_mismatch, walked)
+    arrays = [reader.read_checked(checked) for _, checked in assignments]
+    if before_assign is not None:
+        before_assign()
+    adopt_arrays([variable for variable, _ in assignments], arrays)
+
+
+def check_weights(
+    model: Any,
+    reader: H5Reader,
+    skip_mismatch: bool = False,
+    walked: list[tuple[str, Any]] | None = None,
+) -> list[tuple[Any, CheckedDataset]]:
+    """Checks, from metadata alone, that the file holds a dataset of the right
+    count, shape and type for every variable of `model`; returns the
+    (variable, checked dataset) pairs to read. Objects that do not match
+    raise `InvalidFileError`, or with `skip_mismatch` are left out with a
+    warning (an optimizer whose variable count differs is always skipped
+    with a warning, as in Keras)."""
     from kiln._src.layers.layer import Layer
 
     assignments: list[tuple[Any, CheckedDataset]] = []
@@ -417,7 +437,7 @@ def load_weights_into(
                     f"Skipping variable loading for optimizer '{obj.name}', because "
                     f"it has {len(variables)} variables whereas the saved optimizer "
                     f"has {len(keys)} variables.",
-                    stacklevel=3,
+                    stacklevel=4,
                 )
                 continue
             if not obj.built and keys:
@@ -464,8 +484,5 @@ def load_weights_into(
             f"{[obj for obj, _ in failures]}"
         )
     for obj, message in failures:
-        warnings.warn(f"Skipping loading weights for {obj}: {message}", stacklevel=3)
-    arrays = [reader.read_checked(checked) for _, checked in assignments]
-    if before_assign is not None:
-        before_assign()
-    adopt_arrays([variable for variable, _ in assignments], arrays)
+        warnings.warn(f"Skipping loading weights for {obj}: {message}", stacklevel=4)
+    return assignments
