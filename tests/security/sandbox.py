@@ -1,4 +1,5 @@
-"""Loads untrusted files in fresh, memory-capped child processes.
+"""Runs kiln's entry points on untrusted files in fresh, memory-capped child
+processes, and records everything each run did, from inside and outside.
 
 Each `Sandbox` owns a root directory laid out as::
 
@@ -8,12 +9,38 @@ Each `Sandbox` owns a root directory laid out as::
                     when imported (catches any import of a name from a file)
     root/PWNED      the canary: hostile payloads try to create it
 
-`Sandbox.load_all(jobs)` starts one child, which sets `RLIMIT_AS` before it
-imports kiln, then loads the jobs one after the other. For every job it
-reports the outcome and what the load changed: modules imported, global
-config, files created anywhere under the root, and the canary. When a job
-crashes or hangs the child, that job is reported as such and a fresh child
-carries on with the rest, so one bad file never hides the others.
+Tests put their files (hostile, benign, and the "secrets" that payloads try
+to read) under the root too, so that every file event of a job is seen.
+
+`Sandbox.load_all(jobs)` starts one child (`sandbox_child.py`), which sets
+`RLIMIT_AS` before it imports kiln, then runs the jobs one after the other,
+each under a wall-clock limit. A `Job` names an entry point (its `kind`):
+
+    model            kiln.saving.load_model(path)
+    weights          load_model(job.model).load_weights(path)
+    model_from_json  kiln.models.model_from_json(<text of path>)
+    open_weights     kiln.saving.open_weights(path), reading every variable
+    weights_subset   kiln.saving.load_weights_subset(load_model(job.model), path)
+    inspect          the `kiln inspect path` command, in the child
+    verify           the `kiln verify path` command
+    verify_build     the `kiln verify --build path` command
+    script           runs the Python file `path` (only for the sandbox's own
+                     tests, which show that every kind of breach is seen)
+
+For every job the `LoadResult` reports the outcome and what the run did:
+
+- inside the child: modules imported, global config before and after, files
+  created, deleted or modified anywhere under the root, the canary, and
+  through an audit hook every Python-level `open` outside the Python
+  installation and the job's own files, and every event a load never needs
+  (processes, sockets, file-system changes, pickle, dlopen);
+- outside the child: an inotify watch on every directory of the root, which
+  sees what libhdf5 and other C code do too: every file opened, created,
+  modified, moved or deleted under the root that is not one of the job's own
+  files.
+
+When a job crashes or hangs the child, that job is reported as such and a
+fresh child carries on with the rest, so one bad file never hides the others.
 
 Memory limit: on a 2-core Linux x86-64 box with jax 0.4/0.5-era wheels, JAX
 and kiln import and load a small model under a 1.5 GiB address-space limit
@@ -25,6 +52,7 @@ still far below what any bomb in the attack tests asks for.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import os
 import queue
@@ -32,14 +60,33 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from typing import Any
+
+from inotify_watch import InotifyWatch
 
 MEMORY_LIMIT_BYTES = 3 * 2**30
 LOWEST_WORKING_LIMIT_BYTES = 3 * 2**29  # 1.5 GiB, measured (see module doc)
-TIMEOUT_S = 90.0  # per job; the first job also pays for importing JAX
+TIMEOUT_S = 90.0  # per job (importing JAX in a new child has its own limit)
+START_TIMEOUT_S = 180.0  # a new child: import JAX and kiln, warm up
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CHILD_SCRIPT = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "sandbox_child.py"
+)
 GADGET_MODULE = "kiln_sandbox_gadget"
 INVALID_FILE_ERROR = "kiln._src.saving.errors.InvalidFileError"
+KINDS = (
+    "model",
+    "weights",
+    "model_from_json",
+    "open_weights",
+    "weights_subset",
+    "inspect",
+    "verify",
+    "verify_build",
+    "script",
+)
+CLI_KINDS = ("inspect", "verify", "verify_build")
 
 _GADGET_SOURCE = textwrap.dedent(
     """
@@ -65,130 +112,127 @@ _GADGET_SOURCE = textwrap.dedent(
     """
 )
 
-# The child: line-oriented protocol on stdout ("START i" / "RESULT {json}").
-_CHILD = textwrap.dedent(
-    """
-    import resource, sys
-    limit = int(sys.argv[1])
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    import json, os, traceback
-    spec = json.loads(sys.stdin.read())
-    sys.path.insert(0, spec["gadgets"])
-    out = sys.stdout
-    sys.stdout = sys.stderr  # keep the protocol stream clean
-
-    import kiln
-    from kiln._src.saving import object_registration, serialization_lib
-
-    def config_state():
-        registry = object_registration.get_custom_objects()
-        return {
-            "floatx": kiln.config.floatx(),
-            "epsilon": kiln.config.epsilon(),
-            "image_data_format": kiln.config.image_data_format(),
-            "backend": kiln.config.backend(),
-            "safe_mode_scope": repr(serialization_lib.in_safe_mode()),
-            "custom_objects": sorted(f"{k}={v!r}" for k, v in registry.items()),
-        }
-
-    def files_under(root):
-        found = []
-        for base, dirs, names in os.walk(root):
-            for name in dirs + names:
-                full = os.path.join(base, name)
-                found.append(os.path.relpath(full, root))
-        return found
-
-    for index, job in enumerate(spec["jobs"]):
-        if index < spec["start"]:
-            continue
-        out.write(f"START {index}\\n")
-        out.flush()
-        files_before = set(files_under(spec["root"]))
-        modules_before = set(sys.modules)
-        config_before = config_state()
-        result = {"index": index, "path": job["path"]}
-        try:
-            if job["kind"] == "model":
-                kiln.saving.load_model(job["path"])
-            else:
-                model = kiln.saving.load_model(job["model"])
-                model.load_weights(job["path"])
-            result.update(status="loaded", exception=None, mro=[], message="")
-        except BaseException as error:  # noqa: BLE001 - report everything
-            result.update(
-                status="raised",
-                exception=type(error).__name__,
-                mro=[f"{c.__module__}.{c.__qualname__}" for c in type(error).__mro__],
-                message=str(error)[:4000],
-                traceback=traceback.format_exc()[-4000:],
-            )
-        result["new_modules"] = sorted(set(sys.modules) - modules_before)
-        result["config_before"] = config_before
-        result["config_after"] = config_state()
-        result["created_files"] = sorted(
-            set(files_under(spec["root"])) - files_before
-        )
-        result["canary"] = os.path.exists(spec["canary"])
-        if result["canary"]:
-            os.remove(spec["canary"])  # judge each job on its own
-        out.write("RESULT " + json.dumps(result) + "\\n")
-        out.flush()
-    """
-)
-
 
 @dataclasses.dataclass
 class LoadResult:
-    """What loading one file did, seen from inside the child."""
+    """What running one job did, seen from inside and outside the child."""
 
     path: str
-    status: str  # "loaded", "raised", "crashed" (child died) or "timeout"
+    kind: str = "model"
+    # "loaded" (an API returned), "exited" (a CLI returned `exit_code`),
+    # "raised", "crashed" (the child died) or "timeout"
+    status: str = ""
     exception: str | None = None
     mro: list[str] = dataclasses.field(default_factory=list)
     message: str = ""
     traceback: str = ""
+    exit_code: int | None = None
+    elapsed_s: float | None = None
     new_modules: list[str] = dataclasses.field(default_factory=list)
     config_before: dict[str, Any] = dataclasses.field(default_factory=dict)
     config_after: dict[str, Any] = dataclasses.field(default_factory=dict)
     created_files: list[str] = dataclasses.field(default_factory=list)
+    deleted_files: list[str] = dataclasses.field(default_factory=list)
+    modified_files: list[str] = dataclasses.field(default_factory=list)
+    opened_outside: list[str] = dataclasses.field(default_factory=list)
+    forbidden_events: list[str] = dataclasses.field(default_factory=list)
+    # Seen from outside (inotify): "EVENT relative/path" for every event on a
+    # file under the root that is not one of the job's own files.
+    file_events_outside: list[str] = dataclasses.field(default_factory=list)
     canary: bool = False
     returncode: int | None = None
     stderr: str = ""
 
     @property
     def loaded(self) -> bool:
-        return self.status == "loaded"
+        """The entry point succeeded (a CLI command exited with 0)."""
+        return self.status == "loaded" or (
+            self.status == "exited" and self.exit_code == 0
+        )
 
     @property
     def invalid_file_error(self) -> bool:
         """The load raised `InvalidFileError` or a subclass of it."""
         return self.status == "raised" and INVALID_FILE_ERROR in self.mro
 
+    @property
+    def refused_cleanly(self) -> bool:
+        """An API raised `InvalidFileError`; a CLI command exited with 1 and
+        printed no traceback."""
+        if self.kind in CLI_KINDS:
+            return (
+                self.status == "exited"
+                and self.exit_code == 1
+                and "Traceback (most recent call last)" not in self.message
+            )
+        return self.invalid_file_error
+
+    def breaches(self) -> list[str]:
+        """Everything the run did that no load of a file may do (empty when
+        it kept the promise, whatever its outcome)."""
+        found = []
+        if self.canary:
+            found.append("the canary was written (a payload ran)")
+        for label, items in [
+            ("created", self.created_files),
+            ("deleted", self.deleted_files),
+            ("modified", self.modified_files),
+            ("opened outside its files", self.opened_outside),
+            ("forbidden events", self.forbidden_events),
+            ("file events outside its files (inotify)", self.file_events_outside),
+        ]:
+            if items:
+                found.append(f"{label}: {items[:10]}")
+        if self.config_after != self.config_before:
+            found.append(f"global config {self.config_before} -> {self.config_after}")
+        return found
+
     def describe(self) -> str:
-        text = f"{self.path}: {self.status}"
+        text = f"{self.kind} {self.path}: {self.status}"
+        if self.exit_code is not None:
+            text += f" (exit {self.exit_code}) {self.message[-1500:]}"
         if self.exception:
             text += f" {self.exception}: {self.message[:600]}"
         if self.status in ("crashed", "timeout"):
             text += f" (rc={self.returncode}) stderr tail:\n{self.stderr[-1500:]}"
         elif self.status == "raised" and not self.invalid_file_error:
             text += f"\n{self.traceback[-1500:]}"
+        breaches = self.breaches()
+        if breaches:
+            text += "\nbreaches: " + "; ".join(breaches)
         return text
 
 
 @dataclasses.dataclass
 class Job:
-    """Load `path` as a model (`kind="model"`), or as weights into the model
-    loaded from the honest `.keras` file `model` (`kind="weights"`)."""
+    """Run entry point `kind` (see the module doc) on `path`; `model` is the
+    honest `.keras` file that the "weights" and "weights_subset" kinds load
+    into; `reads` are further files the job may open (a sharded index's
+    shards beside it are allowed without naming them)."""
 
     path: str
     kind: str = "model"
     model: str | None = None
+    reads: list[str] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Unknown job kind {self.kind!r}; one of {KINDS}")
+
+    def own_files(self) -> list[str]:
+        """The files this job may open: its path (a directory's whole tree),
+        a sharded index's shards, its model, and `reads`."""
+        files = [self.path, *self.reads]
+        if self.model:
+            files.append(self.model)
+        if self.path.endswith(".weights.json"):
+            stem = self.path[: -len(".weights.json")]
+            files.extend(glob.glob(glob.escape(stem) + "_*.weights.h5"))
+        return [os.path.abspath(path) for path in files]
 
 
 class Sandbox:
-    """A root directory (see the module doc) and a way to load files in it."""
+    """A root directory (see the module doc) and a way to run jobs in it."""
 
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
@@ -207,7 +251,8 @@ class Sandbox:
         timeout_s: float = TIMEOUT_S,
         memory_limit: int = MEMORY_LIMIT_BYTES,
     ) -> list[LoadResult]:
-        """Loads each job in order; one result per job, in the same order."""
+        """Runs each job in order, each under `timeout_s` of wall-clock time;
+        one result per job, in the same order."""
         results: list[LoadResult] = []
         while len(results) < len(jobs):
             results.extend(self._run_child(jobs, len(results), timeout_s, memory_limit))
@@ -217,8 +262,9 @@ class Sandbox:
         self, jobs: list[Job], start: int, timeout_s: float, memory_limit: int
     ) -> list[LoadResult]:
         spec = {
-            "jobs": [dataclasses.asdict(job) for job in jobs],
-            "start": start,
+            "jobs": [
+                {**dataclasses.asdict(job), "allowed": job.own_files()} for job in jobs
+            ],
             "root": self.root,
             "canary": self.canary,
             "gadgets": self.gadgets,
@@ -231,8 +277,9 @@ class Sandbox:
             JAX_PLATFORMS="cpu",
             PYTHONDONTWRITEBYTECODE="1",
         )
+        watch = InotifyWatch(self.root)
         child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(memory_limit)],
+            [sys.executable, CHILD_SCRIPT, str(memory_limit)],
             cwd=self.home,
             env=env,
             stdin=subprocess.PIPE,
@@ -257,47 +304,62 @@ class Sandbox:
         ]
         for thread in threads:
             thread.start()
-        child.stdin.write(json.dumps(spec))
-        child.stdin.close()
 
-        results: list[LoadResult] = []
-        current: int | None = None
-        try:
+        def next_line(limit: float) -> str | None:
+            deadline = time.monotonic() + limit
             while True:
                 try:
-                    line = lines.get(timeout=timeout_s)
+                    return lines.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
-                    child.kill()
-                    child.wait()
-                    index = start if current is None else current
-                    return results + [self._failed(jobs[index], "timeout", child)]
-                if line is None:
-                    break
-                if line.startswith("START "):
-                    current = int(line.split()[1])
-                elif line.startswith("RESULT "):
-                    data = json.loads(line[len("RESULT ") :])
-                    data.pop("index")
-                    results.append(LoadResult(**data))
-                    current = None
+                    raise TimeoutError from None
+
+        def failed(index: int, status: str) -> LoadResult:
+            if child.poll() is None:
+                child.kill()
             child.wait()
             for thread in threads:
                 thread.join(timeout=5)
-            if current is not None or not results:
-                index = start if current is None else current
-                return results + [
-                    self._failed(jobs[index], "crashed", child, "".join(stderr_parts))
-                ]
+            return LoadResult(
+                path=jobs[index].path,
+                kind=jobs[index].kind,
+                status=status,
+                returncode=child.returncode,
+                stderr="".join(stderr_parts),
+                file_events_outside=watch.events_outside(jobs[index].own_files()),
+            )
+
+        results: list[LoadResult] = []
+        try:
+            child.stdin.write(json.dumps(spec) + "\n")
+            child.stdin.flush()
+            try:
+                line = next_line(START_TIMEOUT_S)
+            except TimeoutError:
+                return [failed(start, "timeout")]
+            if line is None or not line.startswith("READY"):
+                return [failed(start, "crashed")]
+            for index in range(start, len(jobs)):
+                watch.events_outside([])  # drop what happened between jobs
+                child.stdin.write(f"GO {index}\n")
+                child.stdin.flush()
+                try:
+                    line = next_line(timeout_s)
+                except TimeoutError:
+                    return results + [failed(index, "timeout")]
+                if line is None or not line.startswith("RESULT "):
+                    return results + [failed(index, "crashed")]
+                data = json.loads(line[len("RESULT ") :])
+                data.pop("index")
+                result = LoadResult(**data)
+                result.file_events_outside = watch.events_outside(
+                    jobs[index].own_files()
+                )
+                results.append(result)
+            child.stdin.close()
+            child.wait(timeout=30)
             return results
         finally:
             if child.poll() is None:
                 child.kill()
                 child.wait()
-
-    @staticmethod
-    def _failed(
-        job: Job, status: str, child: subprocess.Popen, stderr: str = ""
-    ) -> LoadResult:
-        return LoadResult(
-            path=job.path, status=status, returncode=child.returncode, stderr=stderr
-        )
+            watch.close()
