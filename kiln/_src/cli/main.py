@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kiln._src.saving.errors import InvalidFileError
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -31,22 +33,36 @@ def main(argv: list[str] | None = None) -> int:
         "check the memory budget and each variable against its dataset",
     )
     args = parser.parse_args(argv)
-    if args.command == "verify":
-        from kiln._src.cli.verify_file import report
+    try:
+        if args.command == "verify":
+            from kiln._src.cli.verify_file import report
 
-        return report(args.file, args.build, sys.stdout)
-    if args.command == "inspect":
+            return report(args.file, args.build, sys.stdout)
         from kiln._src.cli.inspect_file import describe
 
-        try:
-            describe(args.file, sys.stdout)
-        except BrokenPipeError:  # e.g. `kiln inspect f | head`
-            sys.stderr.close()
-            return 0
-        except (OSError, ValueError, KeyError) as error:
-            print(f"kiln inspect: cannot read {args.file}: {error}", file=sys.stderr)
-            return 1
-    return 0
+        describe(args.file, sys.stdout)
+        return 0
+    except BrokenPipeError:  # e.g. `kiln inspect f | head`
+        sys.stderr.close()
+        return 0
+    except (OSError, InvalidFileError) as error:
+        # A file the loader refuses, or one that cannot be opened.
+        print(
+            f"kiln {args.command}: cannot read {args.file}: "
+            f"{type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as error:  # noqa: BLE001 - no traceback for any file
+        # Outside the InvalidFileError family: a kiln bug, reported as one.
+        print(
+            f"kiln {args.command}: cannot read {args.file}: internal error "
+            f"{type(error).__name__}: {error} (the readers raised an error "
+            "outside the InvalidFileError family; this is a kiln bug, please "
+            "report it with the file)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,11 +1,24 @@
-"""`kiln verify FILE`: runs every safety check of a load on a file, without
-building the model (unless ``--build``) and without reading variable data
-except to check the weights member's CRC-32.
+"""`kiln verify FILE`: runs the loader's own checks on a file, in the loader's
+order, and reports each one.
 
-Each check prints one line (``ok``, ``note`` or ``FAIL``, its name, what it
-found); the command exits with 1 when any check fails. The checks are the
-loader's own (`kiln/_src/saving/safety`), so a file that verifies passes the
-same checks when `load_model` opens it.
+Each check prints one line (``ok`` or ``FAIL``, its name, what it found); the
+command exits with 1 when any check fails. The checks are the functions
+`load_model` runs (`kiln/_src/saving/saving_lib.py`), called in the same
+order, so nothing is "verified" that a load would not check:
+
+- ``kiln verify FILE`` runs the stages before the rebuild (container, the
+  config's parse, envelope, fields, graph and names), then lists the weights
+  through the checked reader of `open_weights` and checks the weights
+  member's CRC-32. No layer is built and no function the file names is
+  called. A FAIL means `load_model` would raise; "no problem found" means
+  only that these checks passed (the rebuild can still fail).
+- ``kiln verify --build FILE`` runs every stage of `load_model`: the rebuild
+  (as safe as a safe-mode load, which calls no function a file names on
+  file-chosen data), the memory budget, each variable's dataset checked and
+  read, and the CRC-32 before anything would be assigned. The rebuilt model
+  is thrown away: no variable is assigned, and its verdict is `load_model`'s.
+
+A file is never written, and global configuration is never changed.
 """
 
 from __future__ import annotations
@@ -19,16 +32,32 @@ from kiln._src.saving.errors import InvalidFileError
 # (status, check, detail)
 Finding = tuple[str, str, str]
 
+_LEGACY_H5 = (".h5", ".hdf5")
+
 
 class _Failed(Exception):
     """Stops the checks that depend on a failed one."""
 
 
-def _run(findings: list[Finding], name: str, check: Callable[[], str]) -> Any:
+def _run(findings: list[Finding], name: str, check: Callable[[], str]) -> None:
     try:
         detail = check()
-    except (InvalidFileError, TypeError, ValueError, OSError, KeyError) as error:
-        findings.append(("FAIL", name, str(error)))
+    except (InvalidFileError, OSError) as error:
+        # What the loader raises for a file it refuses (or cannot open).
+        findings.append(("FAIL", name, f"{type(error).__name__}: {error}"))
+        raise _Failed from None
+    except Exception as error:  # noqa: BLE001 - reported, never a traceback
+        # Anything else is a bug in kiln (the loader must raise
+        # InvalidFileError); the file is not passed, and the user is told.
+        findings.append(
+            (
+                "FAIL",
+                name,
+                f"internal error: {type(error).__name__}: {error} (the loader "
+                "raised an error outside the InvalidFileError family; this is a "
+                "kiln bug, please report it with the file)",
+            )
+        )
         raise _Failed from None
     findings.append(("ok", name, detail))
 
@@ -38,44 +67,112 @@ def _plural(count: int, word: str) -> str:
 
 
 def verify(path: str, build: bool = False) -> list[Finding]:
-    """Checks `path` (a `.keras` file, a ``zipped=False`` directory or a
-    `.weights.h5` file) and returns one finding per check."""
+    """Checks `path` (a `.keras` file, a ``zipped=False`` directory, a
+    `.weights.h5` file or a sharded `.weights.json` index) and returns one
+    finding per check, in the loader's order."""
     findings: list[Finding] = []
     try:
-        if path.endswith(".weights.h5") and not file_io.isdir(path):
-            _verify_weights_only(path, findings)
-        else:
+        if file_io.isdir(path) or path.endswith(".keras"):
             _verify_model(path, build, findings)
+        elif path.endswith(".weights.h5"):
+            _verify_weights_file(path, findings)
+        elif path.endswith(".weights.json"):
+            _verify_sharded(path, findings)
+        else:
+
+            def refuse() -> str:
+                legacy = path.endswith(_LEGACY_H5)
+                raise InvalidFileError(
+                    f"'{path}' is not a file kiln loads: "
+                    + (
+                        "a legacy Keras 2 HDF5 model (.h5) is not read; load it in "
+                        "Keras and re-save it as '.keras'."
+                        if legacy
+                        else "expected a '.keras' file, a directory saved with "
+                        "zipped=False, a '.weights.h5' file or a sharded "
+                        "'.weights.json' index."
+                    )
+                )
+
+            _run(findings, "container", refuse)
     except _Failed:
         pass
     return findings
 
 
-def _verify_weights_only(path: str, findings: list[Finding]) -> None:
-    from kiln._src.saving.weights_file import open_weights
+def _list_weights(path: str, reader: Any) -> tuple[int, int]:
+    """(datasets, declared bytes) of a weights file, through `open_weights`'s
+    checked listing (hard links only, numeric, stored in the file)."""
+    from kiln._src.saving.weights_file import WeightsFile
+
+    with WeightsFile(path, reader, None) as opened:
+        infos = opened.variables()
+    return len(infos), sum(info.nbytes for info in infos)
+
+
+def _verify_weights_file(path: str, findings: list[Finding]) -> None:
+    from kiln._src.saving.h5_store import H5Reader
 
     def weights() -> str:
-        with open_weights(path) as opened:
-            infos = opened.variables()
-        declared = sum(info.nbytes for info in infos)
+        if not file_io.exists(path):
+            raise FileNotFoundError(f"File not found: filepath={path}")
+        count, declared = _list_weights(path, H5Reader(path, f"'{path}'"))
         return (
-            f"{_plural(len(infos), 'dataset')}, {declared:,} bytes declared, "
-            f"file {file_io.file_size(path):,} bytes; hard links only, numeric, "
+            f"{_plural(count, 'dataset')}, {declared:,} bytes declared, file "
+            f"{file_io.file_size(path):,} bytes; hard links only, numeric, "
             "stored in the file"
         )
 
     _run(findings, "weights", weights)
 
 
-def _verify_model(path: str, build: bool, findings: list[Finding]) -> None:
-    from kiln._src.saving import saving_lib
-    from kiln._src.saving.safety import config_checks, graph_checks
+def _verify_sharded(path: str, findings: list[Finding]) -> None:
+    from kiln._src.saving.h5_store import H5Reader
+    from kiln._src.saving.sharded_weights import ShardIndex
 
     state: dict[str, Any] = {}
 
+    def index() -> str:
+        state["index"] = ShardIndex(path)
+        return (
+            f"{_plural(len(state['index'].shards), 'shard')} named, plain files "
+            "beside the index"
+        )
+
+    _run(findings, "index", index)
+
+    def shards() -> str:
+        count = declared = 0
+        for name in state["index"].shards:
+            shard = state["index"].shard_path(name)
+            datasets, size = _list_weights(shard, H5Reader(shard, f"'{shard}'"))
+            count, declared = count + datasets, declared + size
+        return (
+            f"{_plural(count, 'dataset')}, {declared:,} bytes declared; hard links "
+            "only, numeric, stored in the shards"
+        )
+
+    _run(findings, "shards", shards)
+
+
+def _verify_model(path: str, build: bool, findings: list[Finding]) -> None:
+    from kiln._src.saving import saving_lib
+
+    state: dict[str, Any] = {}
+    custom_objects: dict[str, Any] | None = None  # the CLI has none to give
+    safe_mode = True  # load_model's defaults: safe, compiled
+    member = saving_lib.CONFIG_MEMBER
+
     def container() -> str:
-        if not file_io.exists(path):
-            raise FileNotFoundError(f"No such file or directory: '{path}'")
+        # load_model's path rules, then the archive's own checks.
+        if file_io.isdir(path):
+            if not file_io.exists(f"{path}/{member}"):
+                raise InvalidFileError(
+                    f"'{path}' is a directory without {member}, so it is not a "
+                    "model saved with zipped=False."
+                )
+        elif not file_io.exists(path):
+            raise FileNotFoundError(f"File not found: filepath={path}")
         state["archive"] = saving_lib._Archive(path)
         kind = "directory" if file_io.isdir(path) else "zip archive"
         return f"{kind}: expected members only, regular files, sizes within limits"
@@ -85,127 +182,91 @@ def _verify_model(path: str, build: bool, findings: list[Finding]) -> None:
     try:
 
         def config() -> str:
-            data = archive.read_member(
-                saving_lib.CONFIG_MEMBER, saving_lib.MAX_CONFIG_BYTES
+            data = archive.read_member(member, saving_lib.MAX_CONFIG_BYTES)
+            state["config"] = saving_lib.parse_model_config(
+                data, f"'{path}' member '{member}'"
             )
-            where = f"'{path}' member '{saving_lib.CONFIG_MEMBER}'"
-            state["config"] = saving_lib._parse_config(data, where)
-            if not isinstance(state["config"], dict):
-                raise InvalidFileError(f"{where} must hold a JSON object.")
-            return f"{len(data):,} bytes of strict JSON (bounded depth and sizes)"
+            saving_lib.check_model_config(
+                state["config"], member, custom_objects, safe_mode
+            )
+            return (
+                f"{len(data):,} bytes of strict JSON; envelope, fields, graph and "
+                "names checked (every class and function resolves to a built-in)"
+            )
 
         _run(findings, "config", config)
-        model_config = state["config"]
-
-        def fields() -> str:
-            config_checks.check_config(model_config, saving_lib.CONFIG_MEMBER)
-            return "every checked field has the right type and range"
-
-        def graph() -> str:
-            graph_checks.check_graph(model_config, saving_lib.CONFIG_MEMBER)
-            return "layer references resolve, no cycles, names unique"
-
-        _run(findings, "fields", fields)
-        _run(findings, "graph", graph)
-        _note_custom_classes(model_config, findings)
+        if build:
+            _verify_build(path, state["config"], archive, findings)
+            return
 
         def weights() -> str:
-            from kiln._src.saving.weights_file import WeightsFile
-
-            state["weights"] = opened = WeightsFile(
-                path, archive.weights_reader(), None
-            )
-            infos = opened.variables()
-            declared = sum(info.nbytes for info in infos)
-            stored = archive.weights_size()
-            if declared > stored:
-                raise InvalidFileError(
-                    f"The weights member declares {declared:,} bytes of datasets "
-                    f"but stores only {stored:,} bytes."
-                )
+            count, declared = _list_weights(path, archive.weights_reader())
             return (
-                f"{_plural(len(infos), 'dataset')}, {declared:,} bytes in a "
-                f"{stored:,}-byte member; hard links only, numeric, stored in "
-                "the file"
+                f"{_plural(count, 'dataset')}, {declared:,} bytes declared in a "
+                f"{archive.weights_size():,}-byte member; hard links only, "
+                "numeric, stored in the file"
             )
 
         _run(findings, "weights", weights)
-
-        def checksum() -> str:
-            if archive.verify_weights_checksum():
-                return "the weights member matches its CRC-32"
-            if file_io.isdir(path):
-                return "none to check (a directory's files carry no checksum)"
-            return "the compressed weights member matched its CRC-32 when opened"
-
-        _run(findings, "checksum", checksum)
-        if build:
-            _verify_build(path, model_config, archive, findings)
+        _run(findings, "checksum", lambda: _checksum(path, archive))
     finally:
-        if "weights" in state:
-            state["weights"].close()
         archive.close()
 
 
-def _note_custom_classes(config: dict[str, Any], findings: list[Finding]) -> None:
-    from kiln._src.saving.serialization_lib import check_all_classes_resolvable
-
-    try:
-        check_all_classes_resolvable(config, None)
-    except TypeError as error:
-        findings.append(
-            (
-                "note",
-                "classes",
-                "needs custom objects (pass custom_objects= to load_model): "
-                + str(error).splitlines()[0],
-            )
-        )
-        raise _Failed from None
-    findings.append(
-        ("ok", "classes", "every class resolves (kiln's built-ins, registered classes)")
-    )
+def _checksum(path: str, archive: Any) -> str:
+    if archive.verify_weights_checksum():
+        return "the weights member matches its CRC-32"
+    if file_io.isdir(path):
+        return "none to check (a directory's files carry no checksum)"
+    return "the compressed weights member matched its CRC-32 when opened"
 
 
 def _verify_build(
     path: str, config: dict[str, Any], archive: Any, findings: list[Finding]
 ) -> None:
-    from kiln._src.saving import saving_lib
-    from kiln._src.saving.object_sharing import ObjectSharingScope
-    from kiln._src.saving.safety import budget, config_checks
-    from kiln._src.saving.serialization_lib import deserialize_keras_object
+    """`load_model_from_path` after its config checks, stage by stage, with the
+    same functions; the arrays are read (and dropped) but never assigned."""
+    from kiln._src.saving import saveable_walk, saving_lib
+    from kiln._src.saving.safety import budget
 
     state: dict[str, Any] = {}
 
     def structure() -> str:
-        try:
-            with ObjectSharingScope():
-                state["model"] = deserialize_keras_object(config, safe_mode=True)
-        except InvalidFileError:
-            raise
-        except Exception as error:
-            raise config_checks.build_error(error, "config.json") from error
-        return "built with lazy variables (nothing allocated, no initializer run)"
+        state["model"] = saving_lib.build_model(
+            config, saving_lib.CONFIG_MEMBER, None, safe_mode=True
+        )
+        return "rebuilt with lazy variables (nothing allocated, no initializer run)"
 
-    _run(findings, "structure", structure)
+    _run(findings, "build", structure)
     model = state["model"]
+    walked = list(saveable_walk.walk(model))
 
     def variable_budget() -> str:
         total = budget.check_variable_budget(
-            model, archive.weights_size(), f"Cannot load '{path}'"
+            model, archive.weights_size(), f"Cannot load '{path}'", walked=walked
         )
         return f"the variables need {total:,} bytes, within the file and the cap"
 
     def variables() -> str:
-        reader = archive.weights_reader()
-        try:
-            count = len(saving_lib.check_weights(model, reader))
-        finally:
-            reader.close()
-        return f"{_plural(count, 'variable')} match their datasets' shapes and dtypes"
+        state["reader"] = reader = archive.weights_reader()
+        assignments = saving_lib.check_weights(model, reader, False, walked)
+        # Read one at a time and dropped: the load's reads, without holding
+        # every array at once.
+        for _, checked in assignments:
+            reader.read_checked(checked)
+        return (
+            f"{_plural(len(assignments), 'variable')} match their datasets' "
+            "shapes and dtypes, and every dataset reads"
+        )
 
     _run(findings, "budget", variable_budget)
-    _run(findings, "variables", variables)
+    try:
+        _run(findings, "variables", variables)
+        # As in `load_weights_into`: after the reads, before any assignment.
+        _run(findings, "checksum", lambda: _checksum(path, archive))
+    finally:
+        if "reader" in state:
+            state["reader"].close()
 
 
 def report(path: str, build: bool, out: IO[str]) -> int:
@@ -218,5 +279,12 @@ def report(path: str, build: bool, out: IO[str]) -> int:
     if failed:
         print(f"{path}: FAILED ({', '.join(failed)})", file=out)
         return 1
-    print(f"{path}: no problem found", file=out)
+    if build or not (file_io.isdir(path) or path.endswith(".keras")):
+        print(f"{path}: no problem found", file=out)
+    else:
+        print(
+            f"{path}: no problem found before the rebuild (run with --build to "
+            "also rebuild the model and check every variable, as load_model does)",
+            file=out,
+        )
     return 0

@@ -52,20 +52,20 @@ def test_honest_files_pass_every_check(saved, name):
     assert findings and all(status == "ok" for status, _, _ in findings), findings
 
 
-def test_build_adds_the_budget_and_variable_checks(saved):
+def test_build_runs_the_loaders_stages_in_its_order(saved):
     checks = [name for _, name, _ in verify(str(saved / "m.keras"), build=True)]
-    assert {"structure", "budget", "variables"} <= set(checks)
+    assert checks == ["container", "config", "build", "budget", "variables", "checksum"]
     plain = [name for _, name, _ in verify(str(saved / "m.keras"))]
-    assert "structure" not in plain and "checksum" in plain
+    assert plain == ["container", "config", "weights", "checksum"]
 
 
-def test_a_bad_field_fails_the_fields_check(saved, tmp_path):
+def test_a_bad_field_fails_the_config_check(saved, tmp_path):
     members = _members(saved / "m.keras")
     config = json.loads(members["config.json"])
     config["config"]["layers"][1]["config"]["units"] = True
     members["config.json"] = json.dumps(config).encode()
     findings = verify(_write(tmp_path / "bad.keras", members))
-    assert _statuses(findings)["fields"] == "FAIL"
+    assert _statuses(findings)["config"] == "FAIL"
     assert "units" in findings[-1][2]
     assert "weights" not in _statuses(findings)  # later checks do not run
 
@@ -92,17 +92,22 @@ def test_a_damaged_weights_member_fails_the_checksum(saved, tmp_path):
     assert statuses.get("checksum", "FAIL") == "FAIL"
 
 
-def test_an_unknown_class_is_a_note_not_a_failure(saved, tmp_path):
+def test_an_unknown_class_fails_as_the_load_does(saved, tmp_path):
+    # load_model raises UnknownObjectError without custom objects, and the
+    # command has none to give: verify fails the file, naming the class.
     members = _members(saved / "m.keras")
     config = json.loads(members["config.json"])
     layer = config["config"]["layers"][1]
     layer["class_name"], layer["module"] = "MyDense", None
     layer["registered_name"] = "Custom>MyDense"
     members["config.json"] = json.dumps(config).encode()
-    findings = verify(_write(tmp_path / "custom.keras", members))
-    notes = [detail for status, name, detail in findings if status == "note"]
-    assert notes and "MyDense" in notes[0]
-    assert not any(status == "FAIL" for status, _, _ in findings)
+    path = _write(tmp_path / "custom.keras", members)
+    findings = verify(path)
+    status, name, detail = findings[-1]
+    assert (status, name) == ("FAIL", "config")
+    assert "UnknownObjectError" in detail and "MyDense" in detail
+    with pytest.raises(kiln.saving.InvalidFileError, match="MyDense"):
+        kiln.saving.load_model(path)
 
 
 def test_a_file_declaring_huge_variables_fails_the_budget(saved, tmp_path):

@@ -165,21 +165,37 @@ def _clone_functional(
 def model_from_json(
     json_string: str, custom_objects: dict[str, Any] | None = None
 ) -> Any:
-    """Rebuilds a (not compiled) model from `model.to_json()`'s output."""
-    from kiln._src.saving.safety import config_checks, graph_checks, json_checks
-    from kiln._src.saving.serialization_lib import deserialize_keras_object
+    """Rebuilds a (not compiled) model from `model.to_json()`'s output.
 
+    The JSON goes through the config stage of `load_model`, in the same order:
+    the bounded parse, the field, graph and name checks, then the rebuild. A
+    string that is not a model's JSON raises `InvalidFileError` (a
+    `ValueError`; an unknown class or function raises its subclass
+    `UnknownObjectError`, also a `TypeError`), never another error.
+    """
+    from kiln._src.saving import saving_lib
+
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise TypeError(
+            "`custom_objects` must be a dict {name: class_or_function}. "
+            f"Received: custom_objects={custom_objects!r}"
+        )
     if isinstance(json_string, str):
         json_string = json_string.encode("utf-8", "surrogatepass")
+    elif isinstance(json_string, bytearray | memoryview):
+        json_string = bytes(json_string)
     if not isinstance(json_string, bytes):
         raise TypeError(
             "model_from_json() expects the string returned by model.to_json(). "
             f"Received: json_string of type {type(json_string).__name__}"
         )
-    # The same bounded parse and field and graph checks as a .keras file's
-    # config.json; a failure is an InvalidFileError (a ValueError).
-    config = json_checks.load_json(json_string, "model_from_json()")
+    where = "model_from_json()"
+    config = saving_lib.parse_model_config(json_string, where)
+    # A JSON model is never compiled (Keras's `to_json` output has no
+    # compile_config; one added by hand is ignored, not run).
     config = {k: v for k, v in config.items() if k != "compile_config"}
-    config_checks.check_config(config, "model_from_json()")
-    graph_checks.check_graph(config, "model_from_json()")
-    return deserialize_keras_object(config, custom_objects=custom_objects)
+    saving_lib.check_model_config(config, where, custom_objects, safe_mode=True)
+    # As in Keras, `shared_object_id` marks are a file's, not JSON's.
+    return saving_lib.build_model(
+        config, where, custom_objects, safe_mode=True, share_objects=False
+    )
