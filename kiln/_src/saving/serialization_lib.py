@@ -20,7 +20,7 @@ import numpy as np
 from kiln._src import api_export
 from kiln._src.backend.keras_tensor import KerasTensor
 from kiln._src.saving import object_registration, object_sharing
-from kiln._src.saving.errors import UnknownObjectError
+from kiln._src.saving.errors import InvalidFileError, UnknownObjectError
 from kiln._src.saving.safety import config_checks
 
 _safe_mode = threading.local()
@@ -183,6 +183,7 @@ _BUILTIN_PACKAGES = (
     "kiln.initializers",
     "kiln.losses",
     "kiln.metrics",
+    "kiln.ops",
     "kiln.optimizers",
     "kiln.regularizers",
     "kiln._src.models.functional",
@@ -222,15 +223,126 @@ def _builtin_by_class_name(module: str, class_name: str) -> Any | None:
     return next(iter(matches.values())) if len(matches) == 1 else None
 
 
-def _lookup_custom(
-    key: str,
-    fallback: str | None,
-    custom_objects: dict[str, Any] | None,
-    module_objects: dict[str, Any] | None,
-) -> Any | None:
-    found = object_registration.get_registered_object(
-        key, custom_objects, module_objects
+# -- the safe-mode allowlist -------------------------------------------------
+# In safe mode a name read from a file reaches a kiln built-in only if the
+# built-in is on this list, derived from the export table by one rule:
+# - a class that is a modeling object: a subclass of one of
+#   `SAFE_CLASS_BASES` (layers and models, the Operation classes of ops nodes,
+#   losses, metrics, optimizers, learning-rate schedules, initializers,
+#   regularizers, constraints, dtype policies);
+# - a function exported under one of `SAFE_FUNCTION_FAMILIES` (a pure modeling
+#   function: an activation, loss, metric, initializer, regularizer or
+#   constraint), except the families' own utilities (`get`, `serialize`,
+#   `deserialize`).
+# Nothing else: no saving/loading, config, utility, callback, variable or ops
+# function, whatever the file says. Objects the caller provides (the
+# registry, `custom_objects`, `custom_object_scope`) are the caller's choice
+# and are not checked. `serialization_lib_test` pins the list's contents.
+
+SAFE_CLASS_BASES = (
+    "kiln._src.ops.operation.Operation",  # every Layer, Model and op class
+    "kiln._src.losses.loss.Loss",
+    "kiln._src.metrics.metric.Metric",
+    "kiln._src.optimizers.base_optimizer.Optimizer",
+    "kiln._src.optimizers.schedules.learning_rate_schedule.LearningRateSchedule",
+    "kiln._src.initializers.initializer.Initializer",
+    "kiln._src.regularizers.regularizers.Regularizer",
+    "kiln._src.constraints.constraints.Constraint",
+    "kiln._src.dtype_policies.dtype_policy.DTypePolicy",
+)
+SAFE_FUNCTION_FAMILIES = (
+    "keras.activations",
+    "keras.losses",
+    "keras.metrics",
+    "keras.initializers",
+    "keras.regularizers",
+    "keras.constraints",
+)
+FAMILY_UTILITY_NAMES = frozenset(["get", "serialize", "deserialize"])
+_safe_objects: dict[int, str] | None = None
+
+
+def _safe_bases() -> tuple[type, ...]:
+    import importlib
+
+    bases = []
+    for path in SAFE_CLASS_BASES:
+        module, _, name = path.rpartition(".")
+        bases.append(getattr(importlib.import_module(module), name))
+    return tuple(bases)
+
+
+def safe_builtin_names() -> list[str]:
+    """Every export name that safe mode lets a file name, sorted."""
+    _ensure_builtins_registered()
+    bases = _safe_bases()
+    names = []
+    for name in api_export.exported_names():
+        obj = api_export.get_exported_object(name)
+        family, _, short = name.rpartition(".")
+        if inspect.isclass(obj):
+            allowed = issubclass(obj, bases)
+        else:
+            allowed = (
+                family in SAFE_FUNCTION_FAMILIES
+                and short not in FAMILY_UTILITY_NAMES
+                and inspect.isfunction(obj)
+            )
+        if allowed:
+            names.append(name)
+    return names
+
+
+def _safe_object_ids() -> dict[int, str]:
+    global _safe_objects
+    if _safe_objects is None:
+        table = {}
+        for name in safe_builtin_names():
+            table.setdefault(id(api_export.get_exported_object(name)), name)
+        _safe_objects = table
+    return _safe_objects
+
+
+def is_safe_builtin(obj: Any) -> bool:
+    """Whether safe mode lets a file name the kiln built-in `obj`."""
+    return id(obj) in _safe_object_ids()
+
+
+def _describe(obj: Any) -> str:
+    name = api_export.get_canonical_name(obj)
+    if name is None:
+        module = getattr(obj, "__module__", None) or "?"
+        name = f"{module}.{getattr(obj, '__qualname__', type(obj).__name__)}"
+    kind = "class" if inspect.isclass(obj) else "function"
+    return f"{kind} `{name}`"
+
+
+def _require_safe(obj: Any, written: str, safe_mode: bool) -> Any:
+    """Returns `obj` (a kiln built-in a file named as `written`) if safe mode
+    allows it, else raises `InvalidFileError` saying why and how to proceed."""
+    if not safe_mode or is_safe_builtin(obj):
+        return obj
+    short = written.rpartition(">")[2].rpartition(".")[2]
+    raise InvalidFileError(
+        f"The config names '{written}', which resolves to kiln's {_describe(obj)}: "
+        "not a modeling object. In safe mode (the default) a config can only "
+        "name layers, models, the operations of a graph, losses, metrics, "
+        "optimizers, learning-rate schedules, initializers, regularizers, "
+        "constraints, dtype policies, the activation/loss/metric/initializer/"
+        "regularizer/constraint functions, and objects you provide: never a "
+        "saving, loading, configuration, utility or ops function, which a file "
+        "could otherwise make kiln call while it rebuilds the model. If you "
+        "trust this file and it really needs it, pass "
+        f"custom_objects={{'{short}': ...}} with the function you mean, or load "
+        "with safe_mode=False."
     )
+
+
+def _lookup_custom(
+    key: str, fallback: str | None, custom_objects: dict[str, Any] | None
+) -> Any | None:
+    """The caller's own objects: the scopes, the registry, `custom_objects`."""
+    found = object_registration.get_registered_object(key, custom_objects)
     if found is None and fallback and fallback != key:
         # kiln is kinder than Keras here: a user who passes
         # custom_objects={"MyLayer": MyLayer} for a file that says
@@ -259,12 +371,22 @@ def resolve_function(
     name: str,
     custom_objects: dict[str, Any] | None = None,
     module_objects: dict[str, Any] | None = None,
+    safe_mode: bool = True,
 ) -> Any:
+    """Finds the function a function envelope names: the caller's objects
+    first, then kiln's (in safe mode, only those `is_safe_builtin` allows:
+    anything else raises `InvalidFileError`). Raises `TypeError` if none."""
     _ensure_builtins_registered()
     short = name.rpartition(">")[2]
-    found = _lookup_custom(name, short, custom_objects, module_objects)
-    if found is None and module_objects and short in module_objects:
-        found = module_objects[short]
+    found = _lookup_custom(name, short, custom_objects)
+    if found is not None:
+        return found
+    # kiln's own tables from here on (the registry's suffix match below is
+    # the caller's again).
+    if module_objects:
+        found = module_objects.get(name)
+        if found is None:
+            found = module_objects.get(short)
     if found is None:
         for family in (
             "activations",
@@ -283,45 +405,64 @@ def resolve_function(
         # Files from Keras <= 3.6 saved registered functions without package.
         for key, value in object_registration.GLOBAL_CUSTOM_OBJECTS.items():
             if key.endswith(">" + name):
-                found = value
-                break
-    if found is None and ">" not in name:
+                return value
+    if found is None and ">" not in name and not safe_mode:
+        # An op by bare name (Keras writes a Lambda over `keras.ops.square`
+        # as "square"): never in safe mode, where ops are not modeling
+        # functions a file may pick (see the allowlist above).
         found = _public_op(short)
     if found is None:
-        raise TypeError(
-            f"Could not locate function '{name}'. {_THREE_WAYS.replace('Name', short)}"
+        hint = ""
+        if ">" not in name and _public_op(short) is not None:
+            hint = (
+                f" ('{short}' is an op: a file may name ops only when loaded with "
+                f"safe_mode=False, or with custom_objects={{'{short}': "
+                f"keras.ops.{short}}}.)"
+            )
+        raise UnknownObjectError(
+            f"Could not locate function '{name}'.{hint} "
+            f"{_THREE_WAYS.replace('Name', short)}"
         )
-    return found
+    return _require_safe(found, name, safe_mode)
 
 
 def resolve_class(
     config: dict[str, Any],
     custom_objects: dict[str, Any] | None = None,
     module_objects: dict[str, Any] | None = None,
+    safe_mode: bool = True,
 ) -> Any:
-    """Finds the class an envelope names, or raises TypeError saying how to
-    provide it."""
+    """Finds the class an envelope names: the caller's objects first, then
+    kiln's (in safe mode, only those `is_safe_builtin` allows: anything else
+    raises `InvalidFileError`). Raises `TypeError` saying how to provide it if
+    none."""
     _ensure_builtins_registered()
     class_name = config["class_name"]
     module = config.get("module")
     registered_name = config.get("registered_name") or class_name
-    found = _lookup_custom(registered_name, class_name, custom_objects, module_objects)
+    if not isinstance(registered_name, str):
+        registered_name = class_name
+    found = _lookup_custom(registered_name, class_name, custom_objects)
+    if found is not None:
+        return found
+    if module_objects:
+        found = module_objects.get(registered_name)
     if found is None and isinstance(module, str):
         found = _builtin_by_class_name(module, class_name)
-    if found is None:
-        if module_objects and class_name in module_objects:
-            found = module_objects[class_name]
+    if found is None and module_objects:
+        found = module_objects.get(class_name)
     if found is None:
         shown = (
             class_name
             if registered_name == class_name
             else (f"{class_name}' (registered as '{registered_name}")
         )
-        raise TypeError(
+        raise UnknownObjectError(
             f"Could not locate class '{shown}'. "
             f"{_THREE_WAYS.replace('Name', class_name)}"
         )
-    return found
+    written = f"{module}.{class_name}" if isinstance(module, str) else class_name
+    return _require_safe(found, written, safe_mode)
 
 
 def deserialize_keras_object(
@@ -332,22 +473,64 @@ def deserialize_keras_object(
 ) -> Any:
     """Rebuilds an object from the output of `serialize_keras_object`.
 
+    In safe mode (the default) the config is treated as untrusted: it may
+    name only modeling objects (see `is_safe_builtin`) and the caller's own
+    objects, Python bytecode is refused, and whatever goes wrong raises
+    `InvalidFileError` or a subclass (`UnknownObjectError` for a name that
+    cannot be found, `ConfigTypeError` for a constructor's `TypeError`; both
+    are still `TypeError`s, as in Keras), naming the object at fault.
+
     Args:
         config: an envelope, or plain data containing envelopes.
         custom_objects: a dict of extra classes and functions by name.
-        safe_mode: refuse Python bytecode (lambdas) in the config.
+        safe_mode: treat the config as untrusted (see above); only the
+            caller's explicit False allows bytecode and kiln's other public
+            functions (ops by bare name). A file cannot change it.
     """
     module_objects = kwargs.pop("module_objects", None)
     if kwargs:
         raise TypeError(f"Unexpected keyword arguments: {sorted(kwargs)}")
     scoped_safe_mode = in_safe_mode()
     if scoped_safe_mode is not None:
-        safe_mode = scoped_safe_mode
+        # Inside a rebuild: the outermost call's mode, and its error handling.
+        return _deserialize(config, custom_objects, scoped_safe_mode, module_objects)
+    if not safe_mode:
+        return _deserialize(config, custom_objects, False, module_objects)
+    return deserialize_untrusted(
+        config,
+        custom_objects,
+        True,
+        "deserialize_keras_object()",
+        module_objects=module_objects,
+    )
 
+
+def deserialize_untrusted(
+    config: Any,
+    custom_objects: dict[str, Any] | None,
+    safe_mode: bool,
+    where: str,
+    module_objects: dict[str, Any] | None = None,
+) -> Any:
+    """`deserialize_keras_object` for a config read from a file (`where`, for
+    messages): any failure becomes an `InvalidFileError` (or subclass) that
+    names the innermost object whose rebuild failed."""
+    try:
+        return _deserialize(config, custom_objects, safe_mode, module_objects)
+    except InvalidFileError:
+        raise
+    except Exception as error:
+        raise config_checks.build_error(error, where) from error
+
+
+def _deserialize(
+    config: Any,
+    custom_objects: dict[str, Any] | None,
+    safe_mode: bool,
+    module_objects: dict[str, Any] | None,
+) -> Any:
     def recurse(value: Any) -> Any:
-        return deserialize_keras_object(
-            value, custom_objects, safe_mode, module_objects=module_objects
-        )
+        return _deserialize(value, custom_objects, safe_mode, module_objects)
 
     if config is None or isinstance(config, bool | int | float):
         return config
@@ -373,14 +556,16 @@ def deserialize_keras_object(
                 "A function envelope's 'config' must be the function's name (a "
                 f"string). Received: config={inner!r}"
             )
-        return resolve_function(inner, custom_objects, module_objects)
+        return resolve_function(inner, custom_objects, module_objects, safe_mode)
     if not isinstance(class_name, str):
         raise TypeError(f"'class_name' must be a string. Received: {class_name!r}")
     shared = object_sharing.shared_object(config)
     if shared is not None:
         return shared
-    cls = resolve_class(config, custom_objects, module_objects)
+    cls = resolve_class(config, custom_objects, module_objects, safe_mode)
     if not inspect.isclass(cls):
+        # A function named as a class (Keras allows it); safe mode has
+        # already checked it is a modeling function or the caller's own.
         return cls
     if not isinstance(inner, dict):
         raise TypeError(
@@ -400,6 +585,8 @@ def deserialize_keras_object(
             try:
                 instance = cls.from_config(dict(inner))
             except TypeError as error:
+                if isinstance(error, InvalidFileError):
+                    raise  # already says what is wrong (an unknown name)
                 raise TypeError(
                     f"{cls.__name__} could not be deserialized from its config: "
                     f"{error}\nIf its __init__ takes objects (layers, models, ...) as "
@@ -473,10 +660,12 @@ def _deserialize_special(class_name: Any, inner: Any, safe_mode: bool) -> Any:
 
 
 def check_all_classes_resolvable(
-    config: Any, custom_objects: dict[str, Any] | None = None
+    config: Any, custom_objects: dict[str, Any] | None = None, safe_mode: bool = True
 ) -> None:
     """Raises one TypeError naming *every* class or function in `config` that
-    cannot be found, with the three ways to provide them."""
+    cannot be found, with the three ways to provide them; in safe mode, an
+    `InvalidFileError` for the first name that resolves to a kiln object safe
+    mode does not allow (see `is_safe_builtin`)."""
     missing: list[str] = []
     users: set[str] = set()  # the objects whose configs name them
 
@@ -492,13 +681,13 @@ def check_all_classes_resolvable(
             inner = value["config"]
             if class_name == "function" and isinstance(inner, str):
                 try:
-                    resolve_function(inner, custom_objects)
+                    resolve_function(inner, custom_objects, safe_mode=safe_mode)
                 except TypeError:
                     missing.append(inner)
                     users.add(owner or "the model")
             elif not class_name.startswith("__"):
                 try:
-                    resolve_class(value, custom_objects)
+                    resolve_class(value, custom_objects, safe_mode=safe_mode)
                 except TypeError:
                     registered = value.get("registered_name")
                     missing.append(
@@ -518,10 +707,18 @@ def check_all_classes_resolvable(
     if missing:
         names = sorted(set(missing))
         example = names[0].split(" ")[0].rpartition(">")[2]
+        ops = [name for name in names if _public_op(name) is not None]
+        op_hint = (
+            f" {ops[:5]} are ops ('{ops[0]}' is an op): in safe mode a file may "
+            "not name ops; load it with safe_mode=False if you trust it, or pass "
+            f"custom_objects={{'{ops[0]}': keras.ops.{ops[0]}}}."
+            if ops
+            else ""
+        )
         raise UnknownObjectError(
             f"Cannot load the model: {len(names)} custom class(es) or function(s) "
             f"are unknown: {names}"
             + (f" (functions named by {sorted(users)[:5]})" if users else "")
-            + ". kiln never imports code named in a file. "
+            + f".{op_hint} kiln never imports code named in a file. "
             f"{_THREE_WAYS.replace('Name', example)}"
         )

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import kiln
+from kiln._src.saving.errors import UnknownObjectError
 from kiln._src.testing.layer_harness import check_layer, keras_module
 
 
@@ -101,17 +102,29 @@ def test_registered_function_loads_in_safe_mode(tmp_path):
         np.testing.assert_allclose(loaded.predict(_data(), verbose=0), _data() * 2)
 
 
-def test_ops_function_round_trip_in_safe_mode(tmp_path):
+def test_ops_function_needs_unsafe_mode_or_custom_objects(tmp_path):
+    """An op is not a modeling function a file may pick in safe mode (ops are
+    outside the allowlist): a Lambda over `ops.square` loads with
+    safe_mode=False or custom_objects. Keras loads it only with
+    custom_objects."""
     keras = keras_module()
     for lib in (kiln, keras):
         inputs = lib.Input((3,))
         model = lib.Model(inputs, lib.layers.Lambda(lib.ops.square)(inputs))
         path = os.path.join(str(tmp_path), f"square_{lib.__name__}.keras")
         model.save(path)
-        loaded = kiln.models.load_model(path)
-        np.testing.assert_allclose(
-            loaded.predict(_data(), verbose=0), _data() ** 2, rtol=1e-6
-        )
+        with pytest.raises(UnknownObjectError, match="'square' is an op"):
+            kiln.models.load_model(path)
+        for loaded in (
+            kiln.models.load_model(path, safe_mode=False),
+            kiln.models.load_model(path, custom_objects={"square": kiln.ops.square}),
+        ):
+            np.testing.assert_allclose(
+                loaded.predict(_data(), verbose=0), _data() ** 2, rtol=1e-6
+            )
+    with pytest.raises(TypeError):  # Keras: the same file, custom_objects needed
+        keras.models.load_model(path)
+    keras.models.load_model(path, custom_objects={"square": keras.ops.square})
 
 
 def test_from_config_refuses_lambdas_outside_an_unsafe_scope():
