@@ -12,9 +12,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
+
+from kiln._src.saving.errors import InvalidFileError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no FIFOs to guard against, no O_NONBLOCK
+    fcntl = None  # type: ignore[assignment]
 
 TEMP_PREFIX = ".kiln-tmp-"
 
@@ -57,8 +65,81 @@ def makedirs(path: str) -> None:
     os.makedirs(path, exist_ok=True)
 
 
+def kind_of(mode: int) -> str:
+    """What a file of this `st_mode` is, for messages."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _not_regular(path: str, mode: int) -> InvalidFileError:
+    return InvalidFileError(
+        f"Cannot read '{path}': it is {kind_of(mode)}, not a regular file. kiln "
+        "reads model and weights files only from regular files (a FIFO or "
+        "device would block or never end); copy the data to a file first."
+    )
+
+
+# Opening a FIFO for reading blocks until a writer appears, so files are
+# opened non-blocking, checked with `fstat`, and only then made blocking.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | _NONBLOCK
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
 def open_read(path: str) -> IO[bytes]:
-    return open(path, "rb")
+    """Opens the regular file at `path` for reading, without ever blocking.
+
+    A FIFO, device, socket or directory is refused with `InvalidFileError`:
+    `stat` first (so a device is never opened), then the opened descriptor's
+    own `fstat`, which is what is read from whatever happened to the path in
+    between. A symbolic link given by the caller is followed (the caller
+    chose it); members and shards are checked with `lstat` by their own
+    rules before they get here."""
+    before = os.stat(path)
+    if not stat.S_ISREG(before.st_mode):
+        raise _not_regular(path, before.st_mode)
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(path, info.st_mode)
+        if fcntl is not None and _NONBLOCK:
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+            fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~_NONBLOCK)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def native_path(file: IO[bytes]) -> str | None:
+    """A name by which a C library (libhdf5) opens the very file that the
+    open `file` is, whatever has happened to its path since (``None`` where
+    the platform has no such names). Opening it again reaches the same
+    inode, so the checks `open_read` made still hold."""
+    for directory in ("/proc/self/fd", "/dev/fd"):
+        if os.path.isdir(directory):
+            name = f"{directory}/{file.fileno()}"
+            with contextlib.suppress(OSError):
+                if os.path.samestat(os.stat(name), os.fstat(file.fileno())):
+                    return name
+    return None
 
 
 def file_size(path: str) -> int:

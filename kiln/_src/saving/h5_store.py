@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 from h5py import h5a, h5d, h5g, h5l, h5o, h5s, h5t, h5z
 
+from kiln._src.saving import file_io
 from kiln._src.saving.errors import InvalidFileError
 from kiln._src.saving.zip_archive import _Window
 
@@ -183,6 +184,31 @@ class CheckedDataset:
         self.offset = offset
 
 
+def _open_h5(file: IO[bytes] | str) -> h5py.File:
+    """Opens an HDF5 file for reading. A path is opened by `file_io.open_read`
+    first (never blocking: a FIFO, device or directory is refused), and
+    libhdf5 then opens that very file by its descriptor's name, so what it
+    reads is what was checked (libhdf5 opens by name from C, where a FIFO
+    would block forever)."""
+    if not isinstance(file, (str, os.PathLike)):
+        return h5py.File(file, "r")
+    path = os.fspath(file)
+    with file_io.open_read(path) as checked:
+        name = file_io.native_path(checked)
+        try:
+            h5 = h5py.File(name or path, "r")
+        except OSError as error:
+            # Name the user's path, not the descriptor's.
+            message = str(error).replace(name, path) if name else str(error)
+            raise OSError(message) from None
+        if name is None and not os.path.samestat(
+            os.fstat(checked.fileno()), os.fstat(h5.id.get_vfd_handle())
+        ):
+            h5.close()
+            raise InvalidFileError(f"'{path}' was replaced while it was opened.")
+    return h5
+
+
 class H5Reader:
     """Reads a weights HDF5 file, checking each dataset before reading it.
 
@@ -195,7 +221,9 @@ class H5Reader:
     def __init__(self, file: IO[bytes] | str, description: str):
         self._description = description
         try:
-            self._file = h5py.File(file, "r")
+            self._file = _open_h5(file)
+        except InvalidFileError:
+            raise  # not a regular file: the message names the path
         except OSError as error:
             raise InvalidFileError(
                 f"{description} is not a readable HDF5 file ({error}). The file "
@@ -213,6 +241,7 @@ class H5Reader:
         # (a file opened by path) or an in-place window on a zip member.
         self._fd: int | None = None
         self._window: Any = None
+        self._size: int | None = None  # the file's size, once asked
         if isinstance(file, (str, os.PathLike)) and self._file.driver == "sec2":
             self._fd = self._file.id.get_vfd_handle()
         elif isinstance(file, _Window):
@@ -441,8 +470,9 @@ class H5Reader:
         # Allocated contiguous storage in this file has an offset; external,
         # virtual, chunked and compact layouts do not.
         offset = dataset.get_offset()
+        layout = h5d.CONTIGUOUS
         if offset is None:
-            self._check_layout(dataset, where, stored, stored_shape)
+            layout = self._check_layout(dataset, where, stored, stored_shape)
         nbytes = stored.itemsize * math.prod(stored_shape)
         if shape is None:
             self._check_declared_size(dataset, where, stored_shape, nbytes)
@@ -451,6 +481,8 @@ class H5Reader:
                 f"{where} has shape {stored_shape}, but the variable it "
                 f"belongs to has shape {tuple(shape)}."
             )
+        if nbytes:
+            self._check_stored_bytes(dataset, where, layout, stored_shape, nbytes)
         if bfloat16:
             self._check_bfloat16_marker(dataset, where)
         if offset is not None and (
@@ -478,16 +510,75 @@ class H5Reader:
                 "so this is a shape bomb and is refused."
             )
 
+    def _file_bytes(self) -> int:
+        """The size of the HDF5 file (what it actually holds), asked once."""
+        if self._size is None:
+            self._size = int(self._file.id.get_filesize())
+        return self._size
+
+    def _check_stored_bytes(
+        self,
+        dataset: h5d.DatasetID,
+        where: str,
+        layout: int,
+        shape: tuple[int, ...],
+        nbytes: int,
+    ) -> None:
+        """The file must store every byte the dataset declares before an
+        array of that size is allocated: a dataset whose storage was never
+        written (contiguous and unallocated, chunked with chunks missing:
+        libhdf5 would return its fill value) could otherwise make a small
+        file allocate up to the shape-bomb threshold. Keras writes every
+        variable's bytes. Checked from the layout's metadata, cheapest first:
+        the declared size against the file's size (which bounds the chunk
+        count before the chunk index is walked), then the allocated storage."""
+        file_bytes = self._file_bytes()
+        if nbytes > file_bytes:
+            raise InvalidFileError(
+                f"{where} declares shape {shape} ({nbytes} bytes), more than "
+                f"the whole file holds ({file_bytes} bytes); a weights file "
+                "stores every variable's bytes, so it is refused before "
+                "anything is allocated."
+            )
+        if layout == h5d.COMPACT:
+            return  # stored in the object header, whose size libhdf5 checks
+        if layout == h5d.CHUNKED:
+            chunk = tuple(dataset.get_create_plist().get_chunk())
+            expected = math.prod(
+                -(-dim // size) for dim, size in zip(shape, chunk, strict=True)
+            )
+            chunk_bytes = (nbytes // math.prod(shape)) * math.prod(chunk)
+            if expected * chunk_bytes > file_bytes:
+                raise InvalidFileError(
+                    f"{where} needs {expected} chunks of {chunk_bytes} bytes, "
+                    f"more than the whole file holds ({file_bytes} bytes)."
+                )
+            written = dataset.get_num_chunks()
+            if written != expected:
+                raise InvalidFileError(
+                    f"{where} has {written} of its {expected} chunks written; "
+                    "the rest would read as the fill value. Keras writes every "
+                    "variable's bytes; save the file again."
+                )
+        stored = dataset.get_storage_size()
+        if stored < nbytes:
+            raise InvalidFileError(
+                f"{where} declares {nbytes} bytes but its storage holds {stored} "
+                "(storage never written would read as the fill value). Keras "
+                "writes every variable's bytes; save the file again."
+            )
+
     def _check_layout(
         self,
         dataset: h5d.DatasetID,
         where: str,
         stored: np.dtype,
         shape: tuple[int, ...],
-    ) -> None:
+    ) -> int:
         """Layout rules for data not stored contiguously at a known offset:
         no external storage, no virtual dataset, and for chunked data only
-        allowlisted filters and chunks no larger than needed."""
+        allowlisted filters and chunks no larger than needed. Returns the
+        layout."""
         plist = dataset.get_create_plist()
         if plist.get_external_count() > 0:
             raise InvalidFileError(
@@ -520,6 +611,7 @@ class H5Reader:
                     f"{limit}-byte limit (the larger of the dataset's size and "
                     f"{MIN_CHUNK_LIMIT})."
                 )
+        return layout
 
     def _check_bfloat16_marker(self, dataset: h5d.DatasetID, where: str) -> None:
         """A 2-byte opaque dataset is bfloat16 when it carries Keras's string

@@ -250,6 +250,7 @@ def test_every_way_of_opening_reads_the_same_values(tmp_path, source, chunked):
         group.create_dataset("0", data=kernel, chunks=(1, 4) if chunked else None)
         group.create_dataset("1", data=half.view("V2")).attrs["dtype"] = "bfloat16"
         group.create_dataset("2", shape=(2,), dtype="int32")  # never written
+        group.create_dataset("3", shape=(0, 4), dtype="float32")  # no elements
     file = None
     if source == "path":
         reader = H5Reader(str(path), "test")
@@ -264,7 +265,11 @@ def test_every_way_of_opening_reads_the_same_values(tmp_path, source, chunked):
     read = reader.read("a/vars", "1", (2,), "bfloat16")
     assert read.dtype == ml_dtypes.bfloat16
     np.testing.assert_array_equal(read.astype("float32"), [1.5, -2.0])
-    np.testing.assert_array_equal(reader.read("a/vars", "2", (2,), "int32"), [0, 0])
+    # Storage never written is refused, not read as the fill value; an empty
+    # dataset needs no storage.
+    with pytest.raises(InvalidFileError, match="'a/vars/2' declares 8 bytes"):
+        reader.read("a/vars", "2", (2,), "int32")
+    assert reader.read("a/vars", "3", (0, 4), "float32").shape == (0, 4)
     reader.close()
     if file is not None:
         file.close()

@@ -32,8 +32,14 @@ import numpy as np
 
 from kiln._src.saving import file_io
 from kiln._src.saving.errors import InvalidFileError
-from kiln._src.saving.h5_store import _BFLOAT16, CheckedDataset, H5Reader
-from kiln._src.saving.safety import json_checks
+from kiln._src.saving.h5_store import (
+    _BFLOAT16,
+    CheckedDataset,
+    H5Reader,
+    natural_key,
+)
+from kiln._src.saving.safety import directory_checks, json_checks
+from kiln._src.saving.safety.archive_checks import MAX_WEIGHTS_BYTES
 
 GiB = 1024**3
 INDEX_SUFFIX = ".weights.json"
@@ -226,15 +232,16 @@ class ShardIndex:
     def __init__(self, path: str):
         self.path = path
         self.directory = os.path.dirname(os.path.abspath(path))
-        if not file_io.isfile(path):
+        if not file_io.exists(path):
             raise FileNotFoundError(f"File not found: filepath={path}")
-        size = file_io.file_size(path)
-        if size > MAX_INDEX_BYTES:
-            raise InvalidFileError(
-                f"'{path}' is {size} bytes, over the {MAX_INDEX_BYTES}-byte limit "
-                "for a shard index."
-            )
+        # A regular file only (a FIFO or device is refused without blocking).
         with file_io.open_read(path) as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > MAX_INDEX_BYTES:
+                raise InvalidFileError(
+                    f"'{path}' is {size} bytes, over the {MAX_INDEX_BYTES}-byte "
+                    "limit for a shard index."
+                )
             data = file.read(MAX_INDEX_BYTES + 1)
         parsed = json_checks.load_json(data, f"'{path}'", max_bytes=MAX_INDEX_BYTES)
         weight_map = parsed.get("weight_map")
@@ -285,21 +292,29 @@ class ShardIndex:
         self.shards = list(seen)
 
     def shard_path(self, name: str) -> str:
-        """The checked path of shard ``name``: a regular file directly in the
-        index's directory (a link that resolves elsewhere is refused)."""
+        """The checked path of shard ``name``: a file of its own directly in
+        the index's directory, by the rules for the members of a model
+        directory (`directory_checks.check_member_file`: a regular file, not
+        a symbolic link, one hard link, at most `MAX_WEIGHTS_BYTES`), so a
+        shard never stands for a file that lives elsewhere."""
         full = os.path.join(self.directory, name)
-        real_directory = os.path.realpath(self.directory)
-        if os.path.dirname(os.path.realpath(full)) != real_directory:
-            raise InvalidFileError(
-                f"'{self.path}': shard '{name}' resolves outside the index's "
-                f"directory '{self.directory}'. Shards must be plain files beside "
-                "the index."
+
+        def fail(member: str, rule: str) -> InvalidFileError:
+            return InvalidFileError(
+                f"'{self.path}': refusing to read shard '{member}': {rule} "
+                "Shards must be plain files of their own beside the index; "
+                "copy them there (or re-save the weights)."
             )
-        if not file_io.isfile(full):
+
+        try:
+            directory_checks.check_member_file(
+                self.directory, name, MAX_WEIGHTS_BYTES, fail
+            )
+        except FileNotFoundError:
             raise InvalidFileError(
                 f"'{self.path}' lists shard '{name}', but '{full}' does not exist. "
                 "Copy every shard next to the index (or re-save the weights)."
-            )
+            ) from None
         return full
 
 
@@ -310,7 +325,16 @@ class _ShardChecked:
     """A dataset that passed its checks in a shard closed since; it is
     checked again (metadata only) when its shard is reopened to read it."""
 
-    __slots__ = ("where", "shard", "group", "key", "shape", "dtype")
+    __slots__ = (
+        "where",
+        "shard",
+        "group",
+        "key",
+        "shape",
+        "dtype",
+        "stored_dtype",
+        "nbytes",
+    )
 
     def __init__(
         self, checked: CheckedDataset, shard: str, group: str, key: str, dtype: str
@@ -321,6 +345,9 @@ class _ShardChecked:
         self.key = key
         self.shape = checked.shape
         self.dtype = dtype
+        # What the shard stores, for listings.
+        self.stored_dtype = "bfloat16" if checked.bfloat16 else checked.dtype.name
+        self.nbytes = checked.dtype.itemsize * math.prod(checked.shape)
 
 
 class ShardedReader:
@@ -428,29 +455,22 @@ def iter_shard_datasets(
     """Yields ``(shard, dataset path, shape, dtype, bytes)`` for every dataset
     the index points at, from HDF5 metadata alone (for `kiln inspect`).
 
-    One shard is open at a time; links other than hard links are skipped.
-    """
-    by_shard: dict[str, list[str]] = {name: [] for name in index.shards}
-    for key, shards in index.weight_map.items():
-        for shard in shards:
-            by_shard[shard].append(key.lstrip("/"))
-    for shard, groups in by_shard.items():
-        with h5py.File(index.shard_path(shard), "r") as h5:
-            for group_path in groups:
-                link = h5.get(group_path, getlink=True)
-                if not isinstance(link, h5py.HardLink):
-                    continue
-                group = h5[group_path]
-                if not isinstance(group, h5py.Group):
-                    continue
-                for key in group:
-                    if not isinstance(group.get(key, getlink=True), h5py.HardLink):
-                        continue
-                    dataset = group[key]
-                    if not isinstance(dataset, h5py.Dataset):
-                        continue
-                    stored = dataset.dtype
-                    dtype = dataset.attrs.get("dtype") if stored.kind == "V" else None
-                    name = str(dtype) if dtype else stored.name
-                    size = int(np.prod(dataset.shape, dtype=np.int64)) * stored.itemsize
-                    yield shard, f"{group_path}/{key}", tuple(dataset.shape), name, size
+    Read through `ShardedReader`, the loader's own reader: the shard rules
+    of `ShardIndex.shard_path`, and every `H5Reader.check` (hard links only,
+    no external storage, stored bytes that account for the declared ones),
+    so a link to another file is refused rather than listed."""
+    reader = ShardedReader(index)
+    try:
+        for key in index.weight_map:
+            group = key.lstrip("/")
+            for name in sorted(reader.keys(group), key=natural_key):
+                checked = reader.check(group, name, None, "numeric")
+                yield (
+                    checked.shard,
+                    f"{group}/{name}",
+                    checked.shape,
+                    checked.stored_dtype,
+                    checked.nbytes,
+                )
+    finally:
+        reader.close()

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 
 import h5py
 import keras as real_keras
@@ -221,7 +222,35 @@ def test_shard_link_leaving_the_directory_is_refused(saved, tmp_path):
     outside = tmp_path / "x_00000.weights.h5"
     os.replace(saved.parent / "m_00001.weights.h5", outside)
     os.symlink(outside, saved.parent / "m_00001.weights.h5")
-    _assert_rejected(saved, "outside the index's directory")
+    _assert_rejected(saved, "shard 'm_00001.weights.h5': it is a symbolic link")
+
+
+def test_shard_symlink_inside_the_directory_is_refused(saved):
+    # Even a link to a file beside it: a shard is a file of its own.
+    shard = saved.parent / "m_00001.weights.h5"
+    os.replace(shard, saved.parent / "copy.h5")
+    os.symlink("copy.h5", shard)
+    _assert_rejected(saved, "shard 'm_00001.weights.h5': it is a symbolic link")
+
+
+def test_shard_hard_linked_to_a_file_outside_is_refused(saved, tmp_path):
+    shard = saved.parent / "m_00001.weights.h5"
+    outside = tmp_path / "elsewhere.weights.h5"
+    os.replace(shard, outside)
+    os.link(outside, shard)
+    _assert_rejected(saved, "shard 'm_00001.weights.h5': it has 2 hard links")
+    # Its benign twin: the same bytes as a file of its own load.
+    os.remove(shard)
+    shutil.copyfile(outside, shard)
+    model = _model(kiln, seed=2, train=False)
+    model.load_weights(saved)
+
+
+def test_shard_that_is_a_directory_is_refused(saved):
+    shard = saved.parent / "m_00001.weights.h5"
+    os.remove(shard)
+    shard.mkdir()
+    _assert_rejected(saved, "shard 'm_00001.weights.h5': it is a directory")
 
 
 def test_missing_shard(saved):

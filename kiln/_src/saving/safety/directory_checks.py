@@ -17,6 +17,7 @@ Not covered: a directory that another process changes while it is loaded
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable
 
 from kiln._src.saving import file_io
 from kiln._src.saving.errors import InvalidFileError
@@ -48,43 +49,43 @@ def _fail(path: str, member: str, rule: str) -> InvalidFileError:
     )
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+def check_member_file(
+    directory: str, member: str, cap: int, fail: Callable[[str, str], Exception]
+) -> int:
+    """Checks the entry ``member`` (a relative path with ``/``) of
+    ``directory`` as a file of its own there, from `lstat` alone: a regular
+    file (a symbolic link is refused, never followed), with one hard link
+    (a second link lets the entry stand for a file that lives elsewhere),
+    of at most ``cap`` bytes. Returns its size; raises ``fail(member, rule)``.
+
+    The one rule for files that stand beside each other as parts of one
+    save: model-directory members here, and the shards of a sharded weights
+    index (`sharded_weights.ShardIndex.shard_path`)."""
+    info = file_io.lstat(file_io.join(directory, member))
+    if not stat.S_ISREG(info.st_mode):
+        raise fail(
+            member,
+            f"it is {file_io.kind_of(info.st_mode)}; only regular files are allowed.",
+        )
+    if info.st_nlink > 1:
+        raise fail(
+            member,
+            f"it has {info.st_nlink} hard links; it must be a file of its own "
+            "(copy it instead of linking it).",
+        )
+    if info.st_size > cap:
+        raise fail(
+            member,
+            f"it is {info.st_size} bytes, over the {cap}-byte limit for this file.",
+        )
+    return info.st_size
 
 
 def _check_file(path: str, member: str, cap: int) -> int:
-    """Checks one member file; returns its size."""
-    info = file_io.lstat(file_io.join(path, member))
-    if not stat.S_ISREG(info.st_mode):
-        raise _fail(
-            path,
-            member,
-            f"it is {_kind(info.st_mode)}; only regular files are allowed.",
-        )
-    if info.st_nlink > 1:
-        raise _fail(
-            path,
-            member,
-            f"it has {info.st_nlink} hard links; a member must be a file of its "
-            "own (copy it instead of linking it).",
-        )
-    if info.st_size > cap:
-        raise _fail(
-            path,
-            member,
-            f"it is {info.st_size} bytes, over the {cap}-byte limit for this member.",
-        )
-    return info.st_size
+    """Checks one member file of the model directory; returns its size."""
+    return check_member_file(
+        path, member, cap, lambda name, rule: _fail(path, name, rule)
+    )
 
 
 def check_model_directory(path: str) -> dict[str, int]:
@@ -120,7 +121,9 @@ def _check_assets(path: str) -> None:
         info = file_io.lstat(file_io.join(path, member))
         if not stat.S_ISDIR(info.st_mode):
             raise _fail(
-                path, member, f"it is {_kind(info.st_mode)}; expected a directory."
+                path,
+                member,
+                f"it is {file_io.kind_of(info.st_mode)}; expected a directory.",
             )
         if depth >= MAX_ASSETS_DEPTH:
             raise _fail(
