@@ -224,7 +224,12 @@ class H5Reader:
             self._file = _open_h5(file)
         except InvalidFileError:
             raise  # not a regular file: the message names the path
-        except OSError as error:
+        except _METADATA_ERRORS as error:
+            if "truncated file" in str(error):
+                raise InvalidFileError(
+                    f"{description} is truncated: it ends before the end its "
+                    f"HDF5 superblock records ({error}). Copy or save it again."
+                ) from None
             raise InvalidFileError(
                 f"{description} is not a readable HDF5 file ({error}). The file "
                 "may be truncated or corrupt; save it again."
@@ -674,7 +679,7 @@ class H5Reader:
             return self._read_checked(checked)
         except InvalidFileError:
             raise
-        except (OSError, RuntimeError, ValueError) as error:
+        except _METADATA_ERRORS as error:
             raise InvalidFileError(
                 f"{checked.where} passed every check but could not be read "
                 f"({error}). The file is corrupt; save it again."
