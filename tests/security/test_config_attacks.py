@@ -20,6 +20,7 @@ from security_zip_forge import MEMBERS, build_archive
 
 import kiln
 import kiln.saving
+import kiln.utils  # noqa: F401 - its exports are in the table a file sees
 from kiln._src.saving.errors import (
     ConfigTypeError,
     InvalidFileError,
@@ -37,13 +38,19 @@ def _members(model, directory) -> dict[str, bytes]:
         return {name: archive.read(name) for name in MEMBERS}
 
 
+@kiln.saving.register_keras_serializable(package="KilnConfigAttacks")
+def add_array(x1, x2):
+    """A registered function: what a safe-mode file may name (an op may not)."""
+    return kiln.ops.add(x1, x2)
+
+
 @pytest.fixture(scope="session")
 def lambda_members(tmp_path_factory) -> dict[str, bytes]:
     """A Functional model with a Lambda whose `arguments` hold an array."""
     x = kiln.Input((3,), name="x")
     hidden = kiln.layers.Dense(2, name="d1")(x)
     add = kiln.layers.Lambda(
-        kiln.ops.add, arguments={"x2": np.ones((2,), "float32")}, name="lam"
+        add_array, arguments={"x2": np.ones((2,), "float32")}, name="lam"
     )
     return _members(kiln.Model(x, add(hidden)), tmp_path_factory.mktemp("lam"))
 
@@ -248,17 +255,118 @@ def test_lambda_bytecode_rejected(lambda_members, write_file, expect_rejected):
     )
 
 
-def test_lambda_named_function_loads(lambda_members, write_file):
-    function = {
-        "module": "builtins",
+def _named(name: str, module: str = "builtins") -> dict:
+    return {
+        "module": module,
         "class_name": "function",
-        "config": "add",
+        "config": name,
         "registered_name": "function",
     }
+
+
+def test_lambda_named_function_loads(lambda_members, write_file):
+    function = _named("KilnConfigAttacks>add_array")
     loads(
         write_file(forge(lambda_members, setter("lam", "function", value=function))),
         (3,),
     )
+
+
+def test_lambda_over_an_op_needs_unsafe_mode(lambda_members, write_file):
+    # An op is outside the safe-mode allowlist; the caller may allow it.
+    path = write_file(
+        forge(lambda_members, setter("lam", "function", value=_named("add")))
+    )
+    with pytest.raises(UnknownObjectError, match="'add' is an op.*safe_mode=False"):
+        kiln.saving.load_model(path)
+    model = kiln.saving.load_model(path, safe_mode=False)
+    assert tuple(model(np.ones((1, 3), "float32")).shape) == (1, 2)
+    model = kiln.saving.load_model(path, custom_objects={"add": kiln.ops.add})
+    assert tuple(model(np.ones((1, 3), "float32")).shape) == (1, 2)
+
+
+# A Lambda's `function` naming kiln's own non-modeling functions, through a
+# function envelope (resolved by name: unknown, or a family utility refused)
+# and through a class envelope (`module` + `class_name`, which reaches kiln's
+# whole export table: refused as not a modeling object).
+NON_MODELING = {
+    "function-save_model": (_named("save_model", "keras.saving"), "'save_model'"),
+    "function-load_model": (_named("load_model", "keras.saving"), "'load_model'"),
+    "function-get": (_named("get"), "keras.activations.get.*not a modeling"),
+    "function-deserialize": (
+        _named("deserialize", "keras.losses"),
+        "keras.activations.deserialize.*not a modeling",
+    ),
+    "function-square-op": (_named("square"), "'square' is an op"),
+    "class-save_model": (
+        {"module": "keras.saving", "class_name": "save_model", "config": {}},
+        "keras.saving.save_model.*not a modeling object",
+    ),
+    "class-load_model": (
+        {"module": "keras.models", "class_name": "load_model", "config": {}},
+        "keras.saving.load_model.*not a modeling object",
+    ),
+    "class-set_random_seed": (
+        {"module": "keras.utils", "class_name": "set_random_seed", "config": {}},
+        "keras.utils.set_random_seed.*not a modeling object",
+    ),
+    "class-concatenate": (
+        {"module": "keras.layers", "class_name": "concatenate", "config": {}},
+        "keras.layers.concatenate.*not a modeling object",
+    ),
+    "class-losses-get": (
+        {"module": "keras.losses", "class_name": "get", "config": {}},
+        "keras.losses.get.*not a modeling object",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NON_MODELING))
+def test_lambda_naming_a_non_modeling_function_rejected(
+    lambda_members, write_file, expect_rejected, case
+):
+    function, shown = NON_MODELING[case]
+    path = write_file(forge(lambda_members, setter("lam", "function", value=function)))
+    expect_rejected(path, shown)
+
+
+@pytest.mark.filterwarnings("ignore:Skipping variable loading")
+def test_compile_config_naming_a_utility_rejected(
+    honest_members, write_file, expect_rejected
+):
+    def compiled(loss):
+        def mutate(config):
+            config["compile_config"] = {
+                "optimizer": "sgd",
+                "loss": loss,
+                "metrics": None,
+                "loss_weights": None,
+                "weighted_metrics": None,
+                "run_eagerly": False,
+                "steps_per_execution": 1,
+                "jit_compile": False,
+            }
+
+        return mutate
+
+    for loss, shown in [
+        (_named("get"), "keras.activations.get"),
+        (
+            {"module": "keras.saving", "class_name": "save_model", "config": {}},
+            "keras.saving.save_model",
+        ),
+        (
+            {"module": "keras.metrics", "class_name": "deserialize", "config": {}},
+            "keras.metrics.deserialize",
+        ),
+    ]:
+        path = write_file(forge(honest_members, compiled(loss)))
+        expect_rejected(path, f"{shown}.*not a modeling object")
+    # The twin: a loss function by envelope.
+    model = kiln.saving.load_model(
+        write_file(forge(honest_members, compiled(_named("mean_squared_error"))))
+    )
+    assert model.loss is kiln.losses.mean_squared_error
 
 
 def _set_epsilon_payload(function_name: str):
@@ -281,13 +389,25 @@ def _set_epsilon_payload(function_name: str):
 def test_set_epsilon_payload_rejected(lambda_members, write_file, expect_rejected):
     before = kiln.config.epsilon()
     path = write_file(forge(lambda_members, _set_epsilon_payload("set_epsilon")))
+    # The constant-only call is refused by the graph check, before any name
+    # is resolved or any layer built.
+    expect_rejected(path, "layer 'lam' call \\(node\\) 0 reads no tensor")
+    assert kiln.config.epsilon() == before
+
+
+def test_set_epsilon_named_on_a_tensor_node_is_unknown(
+    lambda_members, write_file, expect_rejected
+):
+    # With an honest node, the name itself is refused: kiln.config is not in
+    # the table a file can reach.
+    function = _named("set_epsilon", "keras.config")
+    path = write_file(forge(lambda_members, setter("lam", "function", value=function)))
     expect_rejected(
         path,
         "\\['set_epsilon'\\] \\(functions named by \\[\"'lam' \\(Lambda\\)\"\\]\\)",
     )
     with pytest.raises(TypeError, match="set_epsilon"):  # still a TypeError
         kiln.saving.load_model(path)
-    assert kiln.config.epsilon() == before
 
 
 def test_lambda_twin_with_honest_node_loads(lambda_members, write_file):

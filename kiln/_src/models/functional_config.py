@@ -102,47 +102,35 @@ def _is_leaf_reference(value: Any) -> bool:
     )
 
 
-class _NotReady(Exception):
-    """A node's input has not been computed yet; retry on a later sweep."""
-
-
 def functional_from_config(
     cls: type, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
 ) -> Any:
-    """Rebuilds a Functional model: create every layer, then replay each
-    layer's calls once their inputs exist."""
-    if not isinstance(config.get("layers"), list):
-        raise ValueError(
-            "A Functional config needs a 'layers' list. Received keys: "
-            f"{sorted(config)}"
-        )
+    """Rebuilds a Functional model: check the graph and get its replay order
+    (`graph_checks.replay_order`: every call reads a tensor of the graph and
+    leads to an output, no cycles), create every layer, then replay the
+    calls once each, in that order. Linear in the number of calls."""
+    from kiln._src.saving.safety import graph_checks
+
+    # Before any layer is built or called: refuses constant-only calls and
+    # calls or layers that lead to no output (the same check `load_model`
+    # and `kiln verify` run on the whole file; here also for configs that
+    # reach `from_config` another way).
+    order = graph_checks.replay_order(config, "Functional config")
     created: dict[str, Any] = {}
     # (layer name, index of the call in this model, from 0) -> its outputs
     node_outputs: dict[tuple[str, int], Any] = {}
-    pending: dict[str, list[Any]] = {}
-    order: list[str] = []
+    nodes_of: dict[str, list[Any]] = {}
     for layer_config in config["layers"]:
         name = layer_config.get("name") or layer_config.get("config", {}).get("name")
-        if not isinstance(name, str):
-            raise ValueError(
-                f"Every layer of a Functional config needs a name. Received: "
-                f"{str(layer_config)[:200]}"
-            )
-        if name in created:
-            raise ValueError(
-                f"The Functional config lists layer '{name}' twice; layer names "
-                "must be unique."
-            )
         envelope = {
             k: v for k, v in layer_config.items() if k not in ("name", "inbound_nodes")
         }
         layer = deserialize_keras_object(envelope, custom_objects=custom_objects)
         created[name] = layer
-        order.append(name)
         nodes = layer_config.get("inbound_nodes", [])
         if not nodes and hasattr(layer, "_input_tensor"):
             node_outputs[(name, 0)] = layer.output
-        pending[name] = list(nodes)
+        nodes_of[name] = nodes
 
     def resolve(value: Any) -> Any:
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
@@ -162,16 +150,15 @@ def functional_from_config(
         layers, and Keras 2's node lists), a nested Functional's calls are
         numbered from 1."""
         layer_name, node_index, tensor_index = history[:3]
-        if layer_name not in created:
-            raise ValueError(
-                f"A node refers to layer '{layer_name}', which the config does not "
-                "define."
-            )
         if functional_from_1 and _is_functional(created[layer_name]):
-            node_index -= 1
+            node_index = max(node_index - 1, 0)
         key = (layer_name, node_index)
         if key not in node_outputs:
-            raise _NotReady
+            raise ValueError(
+                f"A node or the model's inputs/outputs refer to call {node_index} "
+                f"of layer '{layer_name}', which the config never makes (a layer "
+                "without inbound nodes must be an InputLayer)."
+            )
         outputs = jax.tree_util.tree_leaves(
             node_outputs[key], is_leaf=lambda x: isinstance(x, KerasTensor)
         )
@@ -182,50 +169,33 @@ def functional_from_config(
             )
         return outputs[tensor_index]
 
-    def call_node(name: str, node: Any) -> None:
+    def call_node(name: str, node: Any) -> Any:
         layer = created[name]
         if isinstance(node, dict):
             args = resolve(node.get("args", []))
             kwargs = resolve(node.get("kwargs", {}))
-        elif isinstance(node, list):  # legacy: [[layer, node, tensor, kwargs], ...]
+        else:  # legacy: [[layer, node, tensor, kwargs], ...]
             tensors = [tensor_at(entry, functional_from_1=True) for entry in node]
             kwargs = (
                 node[0][3] if len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
             )
             args = [tensors[0] if len(tensors) == 1 else tensors]
-        else:
-            raise ValueError(f"Invalid node for layer '{name}': {node!r}")
-        kwargs = {k: v for k, v in kwargs.items() if k != "mask" or v is not None}
-        outputs = layer(*args, **kwargs)
-        index = len([k for k in node_outputs if k[0] == name])
-        node_outputs[(name, index)] = outputs
-
-    while any(pending.values()):
-        progress = False
-        for name in order:
-            while pending[name]:
-                try:
-                    call_node(name, pending[name][0])
-                except _NotReady:
-                    break
-                pending[name].pop(0)
-                progress = True
-        if not progress:
-            stuck = [name for name in order if pending[name]]
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise ValueError(
-                "Invalid Functional model configuration: the graph has loops or "
-                f"nodes whose inputs never become available (layers {stuck})."
+                f"Invalid node for layer '{name}': 'args' must be a list and "
+                "'kwargs' an object."
             )
+        kwargs = {k: v for k, v in kwargs.items() if k != "mask" or v is not None}
+        return layer(*args, **kwargs)
+
+    # The replay order puts a layer's calls in their order, so the call
+    # index is the layer's count of calls so far.
+    for name, index in order:
+        node_outputs[(name, index)] = call_node(name, nodes_of[name][index])
 
     def build_structure(value: Any) -> Any:
         if _is_leaf_reference(value):
-            try:
-                return tensor_at(value, functional_from_1=True)
-            except _NotReady:
-                raise ValueError(
-                    f"The model input/output {value} refers to a call that the "
-                    "config never makes."
-                ) from None
+            return tensor_at(value, functional_from_1=True)
         if isinstance(value, list | tuple):
             return [build_structure(v) for v in value]
         if isinstance(value, dict):

@@ -8,7 +8,7 @@ are sorted by depth (deepest first), then traversal index.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import jax
@@ -40,11 +40,12 @@ def map_graph(
     operation_index: dict[int, int] = {}
     operations_by_id: dict[int, Operation] = {}
 
-    def visit(tensor: KerasTensor) -> None:
+    def enter(tensor: KerasTensor) -> tuple[Node, Any] | None:
+        """Starts visiting `tensor`'s node; None if it is already done."""
         operation, node_index, _ = _history(tensor, "output")
         node = operation._inbound_nodes[node_index]
         if id(node) in finished:
-            return
+            return None
         if id(node) in in_progress:
             raise ValueError(
                 f"The graph has a cycle through operation '{operation.name}'."
@@ -53,15 +54,31 @@ def map_graph(
             operation_index[id(operation)] = len(operation_index)
             operations_by_id[id(operation)] = operation
         in_progress.add(id(node))
-        if not node.is_input and id(tensor) not in input_ids:
-            for parent_tensor in node.input_tensors:
-                visit(parent_tensor)
-        finished.add(id(node))
-        in_progress.discard(id(node))
-        nodes_in_decreasing_depth.append(node)
+        parents = (
+            iter(node.input_tensors)
+            if not node.is_input and id(tensor) not in input_ids
+            else iter(())
+        )
+        return node, parents
 
+    # A depth-first walk with an explicit stack (a deep graph, such as a
+    # 20,000-layer Sequential, must not hit Python's recursion limit), in the
+    # same order as the recursive walk Keras does.
     for output in outputs:
-        visit(output)
+        started = enter(output)
+        stack = [started] if started is not None else []
+        while stack:
+            node, parents = stack[-1]
+            parent = next(parents, None)
+            if parent is not None:
+                started = enter(parent)
+                if started is not None:
+                    stack.append(started)
+                continue
+            stack.pop()
+            finished.add(id(node))
+            in_progress.discard(id(node))
+            nodes_in_decreasing_depth.append(node)
 
     node_depth: dict[int, int] = {}
     operation_depth: dict[int, int] = {}
@@ -84,11 +101,10 @@ def map_graph(
             nodes_in_decreasing_depth.append(node)
 
     nodes_by_depth: dict[int, list[Node]] = defaultdict(list)
+    placed: set[int] = set()  # a set, not list membership: linear in nodes
     for node in nodes_in_decreasing_depth:
-        if (
-            node_depth.get(id(node)) is not None
-            and node not in nodes_by_depth[node_depth[id(node)]]
-        ):
+        if node_depth.get(id(node)) is not None and id(node) not in placed:
+            placed.add(id(node))
             nodes_by_depth[node_depth[id(node)]].append(node)
 
     operations_by_depth: dict[int, list[Operation]] = defaultdict(list)
@@ -102,11 +118,11 @@ def map_graph(
         operations.extend(group)
 
     _check_connected(inputs, nodes_by_depth)
-    names = [op.name for op in operations]
-    for name in set(names):
-        if names.count(name) > 1:
+    names = Counter(op.name for op in operations)
+    for name, count in names.items():
+        if count > 1:
             raise ValueError(
-                f'The name "{name}" is used {names.count(name)} times in the model. '
+                f'The name "{name}" is used {count} times in the model. '
                 "All operation names should be unique: rename the layers (the "
                 "`name=` argument)."
             )

@@ -14,7 +14,19 @@ graph kiln can replay:
 - ``input_layers``/``output_layers`` resolve the same way;
 - no cycles: an iterative Kahn sort over the calls, where a call depends on
   the calls whose outputs it reads and on the same layer's previous call
-  (kiln replays a layer's calls in order).
+  (kiln replays a layer's calls in order);
+- every call reads at least one tensor of the graph: rebuilding a model
+  never runs a layer (or the function of a `Lambda`) on constants chosen by
+  the file, eagerly; Keras only writes calls on tensors;
+- every call is reachable from ``output_layers`` (through the tensors the
+  calls read), and every layer without calls is one of ``input_layers``
+  (an input may be unused): Keras writes only the part of the graph that
+  leads to the outputs, so nothing else is ever built or called.
+
+`replay_order` is the same check for one Functional config, returning the
+order in which to replay its calls (the Kahn order): the rebuild
+(`functional_from_config`) runs it before it builds anything, so it is
+linear in the number of calls whatever order the file lists them in.
 
 Node numbering follows Keras 3 (see `kiln/_src/models/functional_config.py`):
 inside ``inbound_nodes`` a layer's calls count from 0; in
@@ -124,7 +136,7 @@ def _node_references(node: Any) -> list[Any]:
     stack = [node]
     while stack:
         value = stack.pop()
-        if isinstance(value, list):
+        if isinstance(value, list | tuple):
             stack.extend(value)
         elif isinstance(value, dict):
             if value.get("class_name") == "__keras_tensor__" and isinstance(
@@ -136,19 +148,26 @@ def _node_references(node: Any) -> list[Any]:
     return found
 
 
-def _structure_references(value: Any, graph: _Graph, field: str) -> None:
+def _structure_references(
+    value: Any, graph: _Graph, field: str
+) -> list[tuple[str, int]]:
+    """Checks the references of ``input_layers``/``output_layers``; returns
+    the calls they read."""
+    calls = []
     stack = [value]
     while stack:
         item = stack.pop()
         if (
-            isinstance(item, list)
+            isinstance(item, list | tuple)
             and len(item) == 3
             and isinstance(item[0], str)
             and _is_int(item[1])
             and _is_int(item[2])
         ):
-            graph.reference(item, f"'{field}' entry {_show(item)}", from_1=True)
-        elif isinstance(item, list):
+            calls.append(
+                graph.reference(item, f"'{field}' entry {_show(item)}", from_1=True)
+            )
+        elif isinstance(item, list | tuple):
             stack.extend(item)
         elif isinstance(item, dict):
             stack.extend(item.values())
@@ -157,11 +176,23 @@ def _structure_references(value: Any, graph: _Graph, field: str) -> None:
                 f"'{field}' holds {_show(item)}; expected [layer_name, node_index, "
                 "tensor_index] entries in lists or dicts."
             )
+    return calls
 
 
-def _check_functional(config: dict[str, Any], where: str) -> None:
+def replay_order(config: dict[str, Any], where: str) -> list[tuple[str, int]]:
+    """Checks one Functional config (the rules in the module docstring, not
+    its nested models) and returns its calls ``(layer_name, call_index)`` in
+    an order where every call comes after the calls it reads and after the
+    same layer's previous call. Raises `InvalidFileError`."""
     graph = _Graph(config, where)
-    layers = config["layers"]
+    layers = config.get("layers")
+    if not isinstance(layers, list) or not all(
+        key in config for key in ("input_layers", "output_layers")
+    ):
+        graph.fail(
+            "a Functional config needs 'layers' (a list), 'input_layers' and "
+            f"'output_layers'; it has keys {_show(sorted(map(str, config)))}."
+        )
     if len(layers) > MAX_LAYERS:
         graph.fail(f"it has {len(layers)} layers, over the limit of {MAX_LAYERS}.")
     total_nodes = 0
@@ -191,8 +222,11 @@ def _check_functional(config: dict[str, Any], where: str) -> None:
             entry["config"].get("layers"), list
         )
 
-    # Kahn sort over calls (layer name, call index from 0).
+    # Kahn sort over calls (layer name, call index from 0). `reads` holds the
+    # data edges only (for reachability); `waiting` also counts the edge to
+    # the same layer's previous call.
     dependents: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    reads: dict[tuple[str, int], list[tuple[str, int]]] = {}
     waiting: dict[tuple[str, int], int] = {}
     for name, nodes in graph.nodes.items():
         for index, node in enumerate(nodes):
@@ -207,30 +241,73 @@ def _check_functional(config: dict[str, Any], where: str) -> None:
                 needs = [graph.reference(item, context, from_1=True) for item in node]
             else:
                 graph.fail(f"{context} is {_show(node)}; expected an object.")
-            if index > 0:
-                needs.append((name, index - 1))
-            waiting[call] = len(needs)
-            for need in needs:
+            if not needs:
+                graph.fail(
+                    f"{context} reads no tensor of the graph (its arguments are "
+                    "constants only). kiln never runs a layer on constants from a "
+                    "file while rebuilding a model, and Keras never writes such a "
+                    "call."
+                )
+            reads[call] = needs
+            order_needs = needs + [(name, index - 1)] if index > 0 else needs
+            waiting[call] = len(order_needs)
+            for need in order_needs:
                 dependents.setdefault(need, []).append(call)
         if not nodes:
             waiting[(name, 0)] = 0
     ready = deque(call for call, count in waiting.items() if count == 0)
-    done = 0
+    order: list[tuple[str, int]] = []
     while ready:
         call = ready.popleft()
-        done += 1
+        order.append(call)
         for dependent in dependents.get(call, ()):
             waiting[dependent] -= 1
             if waiting[dependent] == 0:
                 ready.append(dependent)
-    if done < len(waiting):
+    if len(order) < len(waiting):
         stuck = sorted({name for (name, _), count in waiting.items() if count > 0})
         graph.fail(
             f"its graph has a cycle: layers {stuck[:10]} (directly or through "
             "each other) take their own outputs as inputs."
         )
-    _structure_references(config["input_layers"], graph, "input_layers")
-    _structure_references(config["output_layers"], graph, "output_layers")
+    inputs = _structure_references(config["input_layers"], graph, "input_layers")
+    outputs = _structure_references(config["output_layers"], graph, "output_layers")
+    _check_reachable(graph, reads, inputs, outputs)
+    return [call for call in order if graph.nodes[call[0]]]
+
+
+def _check_reachable(
+    graph: _Graph,
+    reads: dict[tuple[str, int], list[tuple[str, int]]],
+    inputs: list[tuple[str, int]],
+    outputs: list[tuple[str, int]],
+) -> None:
+    """Every call leads to an output; every layer without calls is an input."""
+    seen = set(outputs)
+    stack = list(outputs)
+    while stack:
+        for need in reads.get(stack.pop(), ()):
+            if need not in seen:
+                seen.add(need)
+                stack.append(need)
+    input_names = {name for name, _ in inputs}
+    for name, nodes in graph.nodes.items():
+        if not nodes:
+            if name not in input_names:
+                graph.fail(
+                    f"layer '{name}' has no calls (inbound nodes) and is not one of "
+                    "the model's inputs ('input_layers'): it is not part of the "
+                    "graph. Keras only writes the layers that lead to the outputs."
+                )
+            continue
+        for index in range(len(nodes)):
+            if (name, index) not in seen:
+                graph.fail(
+                    f"layer '{name}' call (node) {index} does not lead to any of the "
+                    "model's outputs ('output_layers'). Keras only writes the calls "
+                    "that lead to the outputs; kiln refuses the others before it "
+                    "builds or calls anything."
+                )
 
 
 def check_graph(config: Any, where: str = "config.json") -> None:
@@ -248,5 +325,5 @@ def check_graph(config: Any, where: str = "config.json") -> None:
             stack.extend(value)
         elif isinstance(value, dict):
             if _is_functional_config(value):
-                _check_functional(value, where)
+                replay_order(value, where)
             stack.extend(value.values())

@@ -60,7 +60,7 @@ def test_shared_layer_calls_in_order():
     config = chain()
     # 's' called again on its own first output (node 1 reads node 0).
     config["layers"][1]["inbound_nodes"].append(call(tensor("s", 0)))
-    config["output_layers"] = ["s", 1, 0]
+    config["output_layers"] = [["y", 0, 0], ["s", 1, 0]]
     check_graph(config)
 
 
