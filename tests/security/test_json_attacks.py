@@ -182,3 +182,57 @@ def test_pretty_printed_config_loads(honest_members, write_file, expect_loads):
 
     config = json.dumps(json.loads(honest_members["config.json"]), indent=4)
     expect_loads(write_file(archive_with_config(honest_members, config.encode())))
+
+
+# -- memory: long nested keys --
+
+
+def long_nested_keys(depth: int = 97, key_chars: int = 1000, leaves: int = 50_000):
+    """About 200 KB of JSON: objects nested `depth` deep under keys of
+    `key_chars` characters, around a list of `leaves` zeros. A walk that
+    built each value's path string would hold `leaves` paths of ~100 KB:
+    about 5 GB."""
+    keys = [chr(ord("a") + level % 26) * key_chars for level in range(depth)]
+    opening = "".join(f'{{"{key}": ' for key in keys)
+    return opening + "[" + ",".join(["0"] * leaves) + "]" + "}" * depth
+
+
+@pytest.mark.slow
+def test_long_nested_keys_stay_within_memory(honest_members, tmp_path):
+    """`load_model` of a config.json and `load_weights` of a sharded index
+    holding the bomb, under a 3 GiB address-space limit (JAX needs 1.5):
+    both load (the bomb sits in fields the loaders ignore), in bounded
+    memory; the same shape with short keys is the benign twin."""
+    import json
+
+    from isolated import run_calls
+
+    import kiln
+
+    calls = {}
+    for label, bomb in [
+        ("bomb", long_nested_keys()),
+        ("twin", long_nested_keys(key_chars=1, leaves=50)),
+    ]:
+        model = tmp_path / f"{label}.keras"
+        model.write_bytes(with_extra(honest_members, bomb))
+        weights = tmp_path / label / "w.weights.json"
+        weights.parent.mkdir()
+        honest = kiln.Sequential([kiln.Input((3,)), kiln.layers.Dense(2, name="dense")])
+        honest.save_weights(str(weights), max_shard_size=1.0)
+        index = json.loads(weights.read_text())
+        weights.write_text(
+            json.dumps(index)[:-1] + f', "extra": {bomb}}}'  # beside weight_map
+        )
+        calls[f"{label}-config"] = (
+            f"import kiln; result = type(kiln.saving.load_model({str(model)!r}))"
+        )
+        calls[f"{label}-index"] = (
+            "import kiln\n"
+            f"m = kiln.saving.load_model({str(model)!r})\n"
+            f"m.load_weights({str(weights)!r}); result = 'loaded'"
+        )
+    outcomes = run_calls(calls, timeout_s=300, memory_limit=3 * 2**30)
+    for label, outcome in outcomes.items():
+        assert outcome.status == "returned", (label, str(outcome))
+    assert "Sequential" in outcomes["bomb-config"].result

@@ -81,6 +81,19 @@ def load_json(
 
     if len(data) > max_bytes:
         raise fail(f"it is {len(data)} bytes, over the {max_bytes}-byte limit.")
+    try:
+        return _load(data, fail, require_object)
+    except MemoryError:
+        # Within the limits the parsed values take a few times the input's
+        # size; a process too small even for that is told so as a refused
+        # file rather than crashing the caller.
+        raise fail(
+            f"parsing its {len(data)} bytes needs more memory than this "
+            "process may use."
+        ) from None
+
+
+def _load(data: bytes, fail: Any, require_object: bool) -> Any:
     if data.startswith(b"\xef\xbb\xbf"):
         raise fail("it starts with a UTF-8 byte-order mark, which JSON forbids.")
     try:
@@ -110,14 +123,6 @@ def load_json(
         raise fail(error.message) from None
     except (json.JSONDecodeError, RecursionError) as error:
         raise fail(f"it is not valid JSON: {error}") from None
-    except MemoryError:
-        # Within the limits above the parsed values take at most a few times
-        # the input's size; a process too small even for that is told so
-        # as a refused file rather than crashing the caller.
-        raise fail(
-            f"parsing its {len(data)} bytes needs more memory than this "
-            "process may use."
-        ) from None
     _walk(value, fail)
     if require_object and not isinstance(value, dict):
         raise fail(f"its top level must be a JSON object, not {type(value).__name__}.")
