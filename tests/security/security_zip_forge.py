@@ -94,3 +94,173 @@ def edit_h5(data: bytes, edit, scratch_dir: str) -> bytes:
             return f.read()
     finally:
         os.remove(path)
+
+
+# -- a zip assembled field by field (for lies that zipfile will not write) -------------
+
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END = struct.Struct("<IHHHHIIH")
+_ZIP64_END = struct.Struct("<IQHHIIQQQQ")
+_LOCATOR = struct.Struct("<IIQI")
+
+
+class Forged:
+    """One member of `forge`: its bytes and, field by field, what the local
+    header and the central directory say about it (None: the honest value).
+
+    ``local_extra`` / ``central_extra`` are raw extra fields; ``local`` and
+    ``central`` override header fields by name (``name``, ``method``,
+    ``flags``, ``crc``, ``compressed_size``, ``file_size``, ``offset``).
+    ``suffix`` is written right after the data (a data descriptor).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        data: bytes,
+        deflate: bool = False,
+        local_extra: bytes = b"",
+        central_extra: bytes = b"",
+        suffix: bytes = b"",
+        mode: int = 0o644,
+        **overrides,
+    ):
+        import zlib
+
+        self.name = name
+        self.raw = data
+        self.method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+        if deflate:
+            compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+            self.stored = compressor.compress(data) + compressor.flush()
+        else:
+            self.stored = data
+        self.crc = zlib.crc32(data)
+        self.local_extra = local_extra
+        self.central_extra = central_extra
+        self.suffix = suffix
+        self.external_attr = (0o100000 | mode) << 16
+        self.local = {k[6:]: v for k, v in overrides.items() if k.startswith("local_")}
+        self.central = {
+            k[8:]: v for k, v in overrides.items() if k.startswith("central_")
+        }
+        unknown = [k for k in overrides if not k.startswith(("local_", "central_"))]
+        if unknown:
+            raise TypeError(f"unknown fields {unknown}")
+
+    def fields(self, offset: int) -> dict:
+        return {
+            "name": self.name.encode(),
+            "method": self.method,
+            "flags": 0 if self.name.isascii() else 0x800,
+            "crc": self.crc,
+            "compressed_size": len(self.stored),
+            "file_size": len(self.raw),
+            "offset": offset,
+        }
+
+    def local_record(self, offset: int) -> bytes:
+        f = dict(self.fields(offset), **self.local)
+        header = _LOCAL.pack(
+            0x04034B50, 20, f["flags"], f["method"], 0, 0x21, f["crc"],
+            f["compressed_size"], f["file_size"], len(f["name"]),
+            len(self.local_extra),
+        )  # fmt: skip
+        return header + f["name"] + self.local_extra + self.stored + self.suffix
+
+    def central_record(self, offset: int) -> bytes:
+        f = dict(self.fields(offset), **self.central)
+        header = _CENTRAL.pack(
+            0x02014B50, (3 << 8) | 20, 20, f["flags"], f["method"], 0, 0x21,
+            f["crc"], f["compressed_size"], f["file_size"], len(f["name"]),
+            len(self.central_extra), 0, 0, 0, self.external_attr, f["offset"],
+        )  # fmt: skip
+        return header + f["name"] + self.central_extra
+
+
+def forge(
+    members: list[Forged],
+    prefix: bytes = b"",
+    comment: bytes = b"",
+    zip64_end: bool = False,
+    end: dict | None = None,
+    between: bytes = b"",
+    ghosts: list[tuple[Forged, int]] = (),
+) -> bytes:
+    """A zip of `members` laid out in order after `prefix`, with `between`
+    written between the members and the directory; the end records say what
+    `end` overrides (``count``, ``directory_size``, ``directory_offset``,
+    ``comment_length``, ``record_offset``), in ZIP64 form when `zip64_end`.
+    ``ghosts``: (member, offset) entries listed in the directory only, at
+    offsets the caller chose."""
+    body = bytearray(prefix)
+    offsets = []
+    for member in members:
+        offsets.append(len(body))
+        body += member.local_record(len(body))
+    body += between
+    directory_offset = len(body)
+    for member, offset in [*zip(members, offsets), *ghosts]:
+        body += member.central_record(offset)
+    values = {
+        "count": len(members) + len(ghosts),
+        "directory_size": len(body) - directory_offset,
+        "directory_offset": directory_offset,
+        "comment_length": len(comment),
+    }
+    values.update(end or {})
+    body += end_records(len(body), values, zip64_end) + comment
+    return bytes(body)
+
+
+def end_records(at: int, values: dict, zip64: bool) -> bytes:
+    """The end records written at offset `at` (ZIP64 record and locator
+    first when `zip64`, the end record then holding placeholders)."""
+    count = values["count"]
+    size, offset = values["directory_size"], values["directory_offset"]
+    records = b""
+    if zip64:
+        records += _ZIP64_END.pack(
+            0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, count, count, size, offset
+        )
+        records += _LOCATOR.pack(0x07064B50, 0, values.get("record_offset", at), 1)
+        count, size, offset = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
+    return records + _END.pack(
+        0x06054B50, 0, 0, count, count, size, offset, values["comment_length"]
+    )
+
+
+def honest_forged(members: dict[str, bytes], deflate: bool = False) -> list[Forged]:
+    return [Forged(name, members[name], deflate=deflate) for name in MEMBERS]
+
+
+def zip64_extra(*values: int) -> bytes:
+    return struct.pack(f"<HH{len(values)}Q", 1, 8 * len(values), *values)
+
+
+def python_zip64(members: list[tuple[str, bytes]], compression: int) -> bytes:
+    """A zip written by Python's `zipfile` (what Keras uses) with every member
+    forced into ZIP64 form, and ZIP64 end records in the standard layout
+    (zipfile writes them itself only past 2 GiB or 65535 members)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members:
+            with archive.open(name, "w", force_zip64=True) as member:
+                member.write(data)
+    return to_zip64_end(buffer.getvalue())
+
+
+def to_zip64_end(data: bytes) -> bytes:
+    """`data` (a zip without a comment) with its end record replaced by a
+    ZIP64 end record, a locator and an end record of placeholders."""
+    fields = _END.unpack_from(data, len(data) - _END.size)
+    assert fields[7] == 0, "comments are not moved"
+    at = len(data) - _END.size
+    values = {
+        "count": fields[4],
+        "directory_size": fields[5],
+        "directory_offset": fields[6],
+        "comment_length": 0,
+    }
+    return data[:at] + end_records(at, values, zip64=True)

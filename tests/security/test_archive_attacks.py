@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import io
 import stat
+import struct
+import tracemalloc
 import zipfile
+import zlib
 
 import pytest
-from security_zip_forge import build_archive, honest_list, patch_central
+from security_zip_forge import (
+    MEMBERS,
+    Forged,
+    build_archive,
+    end_records,
+    forge,
+    honest_forged,
+    honest_list,
+    patch_central,
+    python_zip64,
+    zip64_extra,
+)
 
 from kiln._src.saving.safety import archive_checks
+from kiln._src.saving.zip_archive import ZipWriter
 
 # -- unexpected members --
 
@@ -251,3 +267,342 @@ def test_not_a_zip_rejected(honest_members, write_file, expect_rejected, make):
 
 def test_honest_archive_loads(honest_members, write_file, expect_loads):
     expect_loads(write_file(build_archive(honest_list(honest_members))))
+
+
+# -- local headers against the central directory -------------------------------------
+#
+# `zipfile` reads names, sizes and methods from the central directory only; a
+# streaming reader (or an extractor) reads the local headers. A file that says
+# different things in each shows each reader a different archive.
+
+
+def _forged_with(honest_members, name, **overrides):
+    members = honest_forged(honest_members)
+    index = MEMBERS.index(name)
+    old = members[index]
+    members[index] = Forged(old.name, old.raw, **overrides)
+    return forge(members)
+
+
+def test_forged_honest_archive_loads(honest_members, write_file, expect_loads):
+    # The forge's own honest layout, the twin of every lie below.
+    expect_loads(write_file(forge(honest_forged(honest_members))))
+    expect_loads(write_file(forge(honest_forged(honest_members, deflate=True))))
+
+
+@pytest.mark.parametrize(
+    "name, overrides, rule",
+    [
+        ("config.json", {"local_name": b"payload.pyc"}, "local header names it"),
+        ("config.json", {"local_name": b"evil.py"}, "name is 7 bytes long"),
+        ("config.json", {"local_method": 8}, "compression method 8, the central"),
+        ("model.weights.h5", {"local_file_size": 1}, "disagree on its CRC-32 and"),
+        ("config.json", {"local_compressed_size": 3}, "disagree on its CRC-32 and"),
+        ("metadata.json", {"local_crc": 0}, "disagree on its CRC-32 and"),
+        ("config.json", {"local_flags": 0x800}, "local header's flags"),
+    ],
+    ids=["name", "name-length", "method", "size", "compressed-size", "crc", "flags"],
+)
+def test_local_header_disagreeing_with_directory_rejected(
+    honest_members, write_file, expect_rejected, name, overrides, rule
+):
+    data = _forged_with(honest_members, name, **overrides)
+    expect_rejected(write_file(data), rule)
+
+
+def test_stored_member_data_descriptor_lie_rejected(
+    honest_members, write_file, expect_rejected, expect_loads
+):
+    config = honest_members["config.json"]
+    honest = struct.pack("<IIII", 0x08074B50, zlib.crc32(config), *[len(config)] * 2)
+    zeros = {"local_crc": 0, "local_compressed_size": 0, "local_file_size": 0}
+    flags = {"local_flags": 0x8, "central_flags": 0x8}
+    # Twin: sizes in a descriptor after the data, as a streaming writer does.
+    twin = _forged_with(honest_members, "config.json", suffix=honest, **zeros, **flags)
+    expect_loads(write_file(twin))
+    lie = honest[:-4] + struct.pack("<I", len(config) + 1)
+    data = _forged_with(honest_members, "config.json", suffix=lie, **zeros, **flags)
+    expect_rejected(write_file(data), "data descriptor .* does not repeat")
+
+
+class _Unseekable(io.RawIOBase):
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.data += b
+        return len(b)
+
+
+def test_zip_written_to_a_pipe_loads(honest_members, write_file, expect_loads):
+    # zipfile writes data descriptors when the output cannot seek.
+    out = _Unseekable()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in honest_list(honest_members):
+            archive.writestr(name, data)
+    assert b"PK\x07\x08" in out.data
+    expect_loads(write_file(bytes(out.data)))
+
+
+# -- bytes shared between members, or belonging to none ------------------------------
+
+
+def test_member_hidden_in_local_extra_field_rejected(
+    honest_members, write_file, expect_rejected, expect_loads
+):
+    # metadata.json's whole local record sits inside config.json's local extra
+    # field: the old no-overlap rule, which ignored local extra fields, passed
+    # it, and the two members shared bytes.
+    hidden = Forged("metadata.json", honest_members["metadata.json"])
+    record = hidden.local_record(0)
+    wrapper = struct.pack("<HH", 0xCAFE, len(record)) + record
+    config = Forged("config.json", honest_members["config.json"], local_extra=wrapper)
+    weights = Forged("model.weights.h5", honest_members["model.weights.h5"])
+    at = 30 + len("config.json") + 4
+    data = forge([config, weights], ghosts=[(hidden, at)])
+    expect_rejected(write_file(data), "config.json.*overlap")
+    # Twin: a harmless local extra field of the same kind.
+    members = honest_forged(honest_members)
+    members[1] = Forged(
+        "config.json",
+        honest_members["config.json"],
+        local_extra=struct.pack("<HH", 0xCAFE, 16) + bytes(16),
+    )
+    expect_loads(write_file(forge(members)))
+
+
+def test_deflated_member_swallowing_the_next_header_rejected(
+    honest_members, write_file, expect_rejected
+):
+    members = honest_forged(honest_members, deflate=True)
+    stored = len(members[1].stored)
+    members[1] = Forged(
+        "config.json",
+        honest_members["config.json"],
+        deflate=True,
+        central_compressed_size=stored + 40,
+    )
+    expect_rejected(write_file(forge(members)), "config.json.*overlap")
+
+
+@pytest.mark.parametrize(
+    "layout, rule",
+    [
+        ({"prefix": b"#!/bin/sh\nexit 0\n"}, "belong to no member"),
+        ({"between": b"\0" * 64}, "belong to no member"),
+    ],
+    ids=["prepended", "before-directory"],
+)
+def test_unaccounted_bytes_rejected(
+    honest_members, write_file, expect_rejected, layout, rule
+):
+    expect_rejected(write_file(forge(honest_forged(honest_members), **layout)), rule)
+
+
+def test_gap_between_members_rejected(honest_members, write_file, expect_rejected):
+    members = honest_forged(honest_members)
+    members[0].suffix = b"\0" * 30  # after metadata.json's data
+    expect_rejected(write_file(forge(members)), "config.json.*belong to no member")
+
+
+# -- end records ---------------------------------------------------------------------
+
+
+def test_two_end_records_rejected(honest_members, write_file, expect_rejected):
+    members = honest_forged(honest_members)
+    honest = forge(members)
+    # The comment is itself an end record (pointing at the same directory):
+    # backward and forward searches find different records.
+    inner = honest[-22:]
+    data = forge(members, comment=inner)
+    expect_rejected(write_file(data), "two end-of-central-directory records")
+    data = forge(members, comment=b"note PK\x05\x06 note")
+    expect_rejected(write_file(data), "two end-of-central-directory records")
+
+
+@pytest.mark.parametrize(
+    "end, comment",
+    [({"comment_length": 10}, b""), ({"comment_length": 0}, b"trailing")],
+    ids=["longer", "shorter"],
+)
+def test_comment_length_lie_rejected(
+    honest_members, write_file, expect_rejected, end, comment
+):
+    data = forge(honest_forged(honest_members), end=end, comment=comment)
+    expect_rejected(write_file(data), "comment but .* bytes follow it")
+
+
+def test_overlong_comment_rejected(honest_members, write_file, expect_rejected):
+    comment = b"x" * (archive_checks.MAX_COMMENT_BYTES + 1)
+    data = forge(honest_forged(honest_members), comment=comment)
+    expect_rejected(write_file(data), "not a valid .keras file|bytes follow it")
+
+
+def test_archive_comment_loads(honest_members, write_file, expect_loads):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.comment = b"built by a packaging tool"
+        for name, data in honest_list(honest_members):
+            archive.writestr(name, data)
+    expect_loads(write_file(buffer.getvalue()))
+
+
+@pytest.mark.parametrize(
+    "end, rule",
+    [
+        ({"directory_offset": 10**6}, "directory must end where the end records"),
+        ({"directory_offset": 0}, "directory must end where the end records"),
+        ({"directory_size": 40}, "directory must end where the end records"),
+        ({"count": 2}, "bytes after the 2 entries"),
+        ({"count": 4}, "fewer than the 4 entries|at least 46"),
+    ],
+    ids=["offset-outside", "offset-inside", "size", "count-low", "count-high"],
+)
+def test_directory_location_lie_rejected(
+    honest_members, write_file, expect_rejected, end, rule
+):
+    data = forge(honest_forged(honest_members), end=end)
+    expect_rejected(write_file(data), rule)
+
+
+# -- ZIP64 end records -----------------------------------------------------------------
+
+
+def test_zip64_end_records_load(honest_members, write_file, expect_loads):
+    # What kiln and zipfile write for archives over 4 GiB (or 65535 members),
+    # on a small archive: members and end records in ZIP64 form.
+    expect_loads(write_file(forge(honest_forged(honest_members), zip64_end=True)))
+    for compression in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        data = python_zip64(honest_list(honest_members), compression)
+        assert b"PK\x06\x06" in data and b"PK\x06\x07" in data
+        expect_loads(write_file(data))
+
+
+def test_kiln_writer_zip64_records_load(honest_members, write_file, expect_loads):
+    buffer = io.BytesIO()
+    writer = ZipWriter(buffer, zip64_threshold=0)  # every field in ZIP64 form
+    writer.add_bytes("metadata.json", honest_members["metadata.json"])
+    writer.add_bytes("config.json", honest_members["config.json"])
+    window = writer.open_stream("model.weights.h5")
+    window.write(honest_members["model.weights.h5"])
+    writer.close_stream()
+    writer.close()
+    data = buffer.getvalue()
+    end = struct.unpack_from("<IHHHHIIH", data, len(data) - 22)
+    assert end[3:7] == (0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
+    expect_loads(write_file(data))
+
+
+def _decoy_archive(honest_members, fake_entries: int, locator_at_decoy: bool):
+    """The decoy attack: a real ZIP64 record (just before the locator, where
+    zipfile reads it) declares a huge directory; the locator points at a decoy
+    record hidden in an asset, which declares the 4 honest entries."""
+    members = honest_forged(honest_members) + [Forged("assets/decoy", bytes(56))]
+    honest = forge(members)
+    end = struct.unpack_from("<IHHHHIIH", honest, len(honest) - 22)
+    directory_offset, directory_size = end[6], end[5]
+    directory = honest[directory_offset : directory_offset + directory_size]
+    filler = Forged("assets/x", b"").central_record(0) * fake_entries
+    decoy_at = directory_offset - 56
+    decoy = end_records(0, {"count": 4, "directory_size": directory_size,
+                            "directory_offset": directory_offset,
+                            "comment_length": 0}, zip64=True)[:56]  # fmt: skip
+    body = honest[:decoy_at] + decoy + directory + filler
+    values = {
+        "count": 4 + fake_entries,
+        "directory_size": len(directory) + len(filler),
+        "directory_offset": directory_offset,
+        "comment_length": 0,
+    }
+    if locator_at_decoy:
+        values["record_offset"] = decoy_at
+    return body + end_records(len(body), values, zip64=True)
+
+
+@pytest.mark.parametrize(
+    "locator_at_decoy, rule",
+    [
+        (True, "locator points at offset .* immediately before the locator"),
+        (False, "declares 400004 members, over the limit of 10000"),
+    ],
+    ids=["decoy-record", "honest-locator"],
+)
+def test_zip64_decoy_locator_rejected_before_the_directory_is_read(
+    honest_members, write_file, expect_rejected, locator_at_decoy, rule
+):
+    # 400 000 entries: ~22 MB of directory that zipfile would turn into
+    # ~400 000 ZipInfo objects (the 119 MB original used 1.2 GB).
+    path = write_file(_decoy_archive(honest_members, 400_000, locator_at_decoy))
+    tracemalloc.start()
+    try:
+        expect_rejected(path, rule)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20, f"refusing the decoy allocated {peak} bytes"
+
+
+def test_zip64_record_disagreeing_with_end_record_rejected(
+    honest_members, write_file, expect_rejected
+):
+    data = forge(honest_forged(honest_members), zip64_end=True)
+    # The end record gives a real count (not the placeholder) that differs.
+    at = len(data) - 22
+    patched = (
+        data[:at] + struct.pack("<IHHHH", 0x06054B50, 0, 0, 2, 2) + data[at + 12 :]
+    )
+    expect_rejected(write_file(patched), "member count .* disagrees with its ZIP64")
+    # Placeholders with no ZIP64 records at all.
+    data = forge(honest_forged(honest_members), end={"count": 0xFFFF})
+    expect_rejected(write_file(data), "placeholders .* but no ZIP64 locator")
+
+
+def test_zip64_extra_field_lies_rejected(
+    honest_members, write_file, expect_rejected, expect_loads
+):
+    weights = honest_members["model.weights.h5"]
+    size = len(weights)
+    placeholders = {
+        "central_file_size": 0xFFFFFFFF,
+        "central_compressed_size": 0xFFFFFFFF,
+    }
+    # Twin: the sizes as ZIP64 placeholders, the real ones in the extra field.
+    twin = _forged_with(
+        honest_members, "model.weights.h5",
+        central_extra=zip64_extra(size, size), **placeholders,
+    )  # fmt: skip
+    expect_loads(write_file(twin))
+    for extra, rule in [
+        (zip64_extra(size, size + 1), "STORED member must store exactly"),
+        (zip64_extra(size - 1, size - 1), "disagree on its CRC-32"),
+        (zip64_extra(size), "too short for the fields"),
+        (zip64_extra(size, size, 0), "holds 24 bytes, not the 16"),
+        (zip64_extra(size, size) + zip64_extra(size, size), "0x0001 twice"),
+    ]:
+        data = _forged_with(
+            honest_members, "model.weights.h5", central_extra=extra, **placeholders
+        )
+        expect_rejected(write_file(data), rule)
+    # A ZIP64 field with no placeholder to replace.
+    data = _forged_with(honest_members, "config.json", central_extra=zip64_extra(1, 1))
+    expect_rejected(write_file(data), "holds 16 bytes, not the 0")
+
+
+def test_unicode_path_extra_naming_another_file_rejected(
+    honest_members, write_file, expect_rejected, expect_loads
+):
+    def unicode_path(name: bytes) -> bytes:
+        body = b"\x01" + struct.pack("<I", zlib.crc32(b"config.json")) + name
+        return struct.pack("<HH", 0x7075, len(body)) + body
+
+    data = _forged_with(
+        honest_members, "config.json", central_extra=unicode_path(b"evil.py")
+    )
+    expect_rejected(write_file(data), "Unicode path extra field names another")
+    twin = _forged_with(
+        honest_members, "config.json", central_extra=unicode_path(b"config.json")
+    )
+    expect_loads(write_file(twin))

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable
 from typing import IO, Any
 
-from kiln._src.saving import file_io, saveable_walk
+from kiln._src.saving import file_io, saveable_walk, zip_reader
 from kiln._src.saving.errors import InvalidFileError
 from kiln._src.saving.h5_store import CheckedDataset, H5Reader, H5Writer
 from kiln._src.saving.object_sharing import ObjectSharingScope
@@ -28,12 +28,7 @@ from kiln._src.saving.safety import (
     graph_checks,
     json_checks,
 )
-from kiln._src.saving.zip_archive import (
-    ZipWriter,
-    check_member_crc,
-    check_window_crc,
-    stored_member_window,
-)
+from kiln._src.saving.zip_archive import ZipWriter, check_window_crc
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
@@ -122,27 +117,27 @@ def save_weights_file(model: Any, path: str) -> None:
 # -- loading ---------------------------------------------------------------------
 
 
-# What zipfile raises on a member whose headers or bytes are damaged (a bad
-# offset makes a seek fail with OSError; a flipped version byte, with
-# NotImplementedError; a damaged DEFLATE stream, zlib.error).
-_ZIP_READ_ERRORS = (
-    zipfile.BadZipFile,
-    zlib.error,  # a damaged DEFLATE stream
-    OSError,
-    EOFError,
-    NotImplementedError,
-    ValueError,
-)
+# What reading a member's bytes can raise: a malformed structure or a bad
+# CRC-32 (`zipfile.BadZipFile`, the base of `zip_reader.ZipLayoutError`), a
+# damaged DEFLATE stream, a failed read of the file.
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError)
 
 
 class _Archive:
-    """An opened `.keras` zip or unzipped directory."""
+    """An opened `.keras` zip or unzipped directory.
+
+    A zip is parsed and checked whole by `archive_checks.check_archive`
+    (kiln's strict zip reader, then every rule in FORMAT.md's Limits) before
+    any member is read; members are then read only through
+    `zip_reader.open_member`: in place when STORED, inflated once, forward,
+    when DEFLATED.
+    """
 
     def __init__(self, path: str):
         self.path = path
         self._file: IO[bytes] | None = None
-        self._zip: zipfile.ZipFile | None = None
-        self._weights_window: tuple[Any, zipfile.ZipInfo] | None = None
+        self._directory: zip_reader.ZipDirectory | None = None
+        self._weights_window: tuple[Any, zip_reader.ZipEntry] | None = None
         self._sizes: dict[str, int] = {}  # directory form: member -> bytes
         if file_io.isdir(path):
             # Same containment rules as a zip: expected members only, regular
@@ -151,27 +146,29 @@ class _Archive:
             return
         self._file = file_io.open_read(path)
         try:
-            # The directory's size is bounded before zipfile parses it, and
-            # every member is checked before any member is read.
-            archive_checks.check_directory_bounds(self._file, path)
-            self._zip = zipfile.ZipFile(self._file)
-            size = self._file.seek(0, 2)
-            archive_checks.check_archive(self._zip, size, path)
+            self._directory = archive_checks.check_archive(self._file, path)
         except InvalidFileError:
             self.close()
             raise
-        except _ZIP_READ_ERRORS as error:
+        except OSError as error:
             self.close()
-            size = file_io.file_size(path)
-            raise InvalidFileError(
-                f"Cannot load '{path}': it is not a valid .keras file (a .keras "
-                f"file is a zip archive; this {size}-byte file is not a readable "
-                f"zip: {error}). It may be truncated, corrupt, or another kind of "
-                "file."
+            raise archive_checks.not_a_zip(
+                path, file_io.file_size(path), error
             ) from None
 
+    def _entry(self, name: str) -> zip_reader.ZipEntry:
+        if self._directory is None or self._file is None:
+            raise RuntimeError(f"'{self.path}' is not an open zip archive.")
+        entry = self._directory.get(name)
+        if entry is None:
+            raise InvalidFileError(
+                f"'{self.path}' has no member '{name}': it is not a complete "
+                ".keras file."
+            )
+        return entry
+
     def read_member(self, name: str, limit: int) -> bytes:
-        if self._zip is None:
+        if self._directory is None:
             import os
 
             member_path = os.path.join(self.path, name)
@@ -180,21 +177,14 @@ class _Archive:
             with file_io.open_read(member_path) as file:
                 data = file.read(limit + 1)
         else:
-            try:
-                info = self._zip.getinfo(name)
-            except KeyError:
+            entry = self._entry(name)
+            if entry.file_size > limit:
                 raise InvalidFileError(
-                    f"'{self.path}' has no member '{name}': it is not a complete "
-                    ".keras file."
-                ) from None
-            if info.file_size > limit:
-                raise InvalidFileError(
-                    f"Member '{name}' of '{self.path}' declares {info.file_size} "
+                    f"Member '{name}' of '{self.path}' declares {entry.file_size} "
                     f"bytes, over the {limit}-byte limit."
                 )
             try:
-                with self._zip.open(info) as member:
-                    data = member.read(limit + 1)
+                data = zip_reader.read_member(self._file, entry)
             except _ZIP_READ_ERRORS as error:
                 raise self._corrupt(name, error) from None
         if len(data) > limit:
@@ -203,33 +193,24 @@ class _Archive:
 
     def weights_reader(self) -> H5Reader:
         description = f"'{self.path}' member '{WEIGHTS_MEMBER}'"
-        if self._zip is None:
+        if self._directory is None:
             import os
 
             member_path = os.path.join(self.path, WEIGHTS_MEMBER)
             if not file_io.isfile(member_path):
                 raise InvalidFileError(f"'{self.path}' has no {WEIGHTS_MEMBER}.")
             return H5Reader(member_path, description)
+        entry = self._entry(WEIGHTS_MEMBER)
         try:
-            info = self._zip.getinfo(WEIGHTS_MEMBER)
-        except KeyError:
-            raise InvalidFileError(
-                f"'{self.path}' has no member '{WEIGHTS_MEMBER}'."
-            ) from None
-        if info.compress_type == zipfile.ZIP_STORED:
-            # The CRC is checked by `verify_weights_checksum`, after the
-            # variables' bytes are read (they are not read twice).
-            try:
-                window = stored_member_window(self._file, self._zip, info)
-            except _ZIP_READ_ERRORS as error:
-                raise self._corrupt(WEIGHTS_MEMBER, error) from None
-            self._weights_window = (window, info)
-            return H5Reader(window, description)
-        try:
-            check_member_crc(self._file, self._zip, info)
+            # DEFLATED: inflated once and its CRC-32 checked now; STORED: read
+            # in place, its CRC-32 checked by `verify_weights_checksum` after
+            # the variables' bytes are read (they are not read twice).
+            member = zip_reader.open_member(self._file, entry)
         except _ZIP_READ_ERRORS as error:
             raise self._corrupt(WEIGHTS_MEMBER, error) from None
-        return H5Reader(self._zip.open(info), description)
+        if entry.compress_type == zip_reader.STORED:
+            self._weights_window = (member, entry)
+        return H5Reader(member, description)
 
     def verify_weights_checksum(self) -> bool:
         """Raises `InvalidFileError` when the stored weights member's bytes do
@@ -238,32 +219,27 @@ class _Archive:
         check: a compressed member checked when opened, or a directory."""
         if self._weights_window is None:
             return False
-        window, info = self._weights_window
+        window, entry = self._weights_window
         try:
-            check_window_crc(window, info)
+            check_window_crc(window, entry)
         except _ZIP_READ_ERRORS as error:
             raise self._corrupt(WEIGHTS_MEMBER, error) from None
         return True
 
     def has_member(self, name: str) -> bool:
         """Whether the archive (or directory) holds member `name`."""
-        if self._zip is None:
+        if self._directory is None:
             return name in self._sizes
-        return name in self._zip.NameToInfo
+        return name in self._directory
 
     def weights_size(self) -> int:
         """The weights member's size in bytes (uncompressed), without reading
         it."""
-        if self._zip is None:
+        if self._directory is None:
             if WEIGHTS_MEMBER not in self._sizes:
                 raise InvalidFileError(f"'{self.path}' has no {WEIGHTS_MEMBER}.")
             return self._sizes[WEIGHTS_MEMBER]
-        try:
-            return self._zip.getinfo(WEIGHTS_MEMBER).file_size
-        except KeyError:
-            raise InvalidFileError(
-                f"'{self.path}' has no member '{WEIGHTS_MEMBER}'."
-            ) from None
+        return self._entry(WEIGHTS_MEMBER).file_size
 
     def _corrupt(self, name: str, error: Exception) -> InvalidFileError:
         return InvalidFileError(
@@ -273,8 +249,7 @@ class _Archive:
         )
 
     def close(self) -> None:
-        if self._zip is not None:
-            self._zip.close()
+        self._directory = None
         if self._file is not None:
             self._file.close()
 

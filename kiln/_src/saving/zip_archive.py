@@ -7,8 +7,9 @@ and CRC-32. No copy of the weights is ever held in memory or in a second file.
 Members are STORED (uncompressed) like Keras's, with fixed timestamps so that
 saving the same model twice gives identical bytes.
 
-Reading: `zipfile` parses the directory; a STORED member is then exposed as a
-read-only window of the archive, so h5py reads the weights in place.
+Reading: `zip_reader` parses and checks the archive strictly; a STORED member
+is then exposed as a read-only window of the archive (`_Window`), so h5py
+reads the weights in place.
 """
 
 from __future__ import annotations
@@ -50,10 +51,18 @@ class _Member:
 
 
 class ZipWriter:
-    """Writes a STORED zip to a seekable binary file (which it does not close)."""
+    """Writes a STORED zip to a seekable binary file (which it does not close).
 
-    def __init__(self, file: IO[bytes]):
+    Sizes and offsets of ``zip64_threshold`` bytes or more are written as ZIP64
+    fields, and so are the end records when the directory starts or is that
+    large (or there are 65535 members or more). The default is the ZIP
+    format's own limit; a lower threshold writes the same standard ZIP64
+    records for a small archive (tests of the ZIP64 path use it).
+    """
+
+    def __init__(self, file: IO[bytes], zip64_threshold: int = _MAX32):
         self._file = file
+        self._zip64_from = min(zip64_threshold, _MAX32)
         self._members: list[_Member] = []
         self._streaming: tuple[_Member, int, _Window] | None = None
         # Truncating (even an empty file) makes ext4 flush the whole file to
@@ -69,9 +78,9 @@ class ZipWriter:
         crc = crc32(data)
         size = len(data)
         extra = b""
-        if size >= _MAX32:
+        if size >= self._zip64_from:
             extra = struct.pack("<HHQQ", _ZIP64_EXTRA_ID, 16, size, size)
-        stored_size = _MAX32 if size >= _MAX32 else size
+        stored_size = _MAX32 if extra else size
         self._file.write(
             _LOCAL_HEADER.pack(
                 0x04034B50,
@@ -119,18 +128,19 @@ class ZipWriter:
         crc = window.checksum(size)
         member.crc, member.size = crc, size
         extra_size = member.extra_size  # type: ignore[attr-defined]
-        if size >= _MAX32:
+        zip64 = size >= self._zip64_from
+        if zip64:
             extra = struct.pack("<HHQQ", _ZIP64_EXTRA_ID, 16, size, size)
         else:
             extra = b""
         filler = extra_size - len(extra) - 4
         extra += struct.pack("<HH", _PADDING_EXTRA_ID, filler) + b"\0" * filler
-        stored_size = _MAX32 if size >= _MAX32 else size
+        stored_size = _MAX32 if zip64 else size
         self._file.seek(member.header_offset)
         self._file.write(
             _LOCAL_HEADER.pack(
                 0x04034B50,
-                45 if size >= _MAX32 else 20,
+                45 if zip64 else 20,
                 _flags(member.name.decode()),
                 0,
                 _DOS_TIME_MIDNIGHT,
@@ -155,10 +165,10 @@ class ZipWriter:
             zip64_fields = []
             size32 = member.size
             offset32 = member.header_offset
-            if member.size >= _MAX32:
+            if member.size >= self._zip64_from:
                 zip64_fields += [member.size, member.size]
                 size32 = _MAX32
-            if member.header_offset >= _MAX32:
+            if member.header_offset >= self._zip64_from:
                 zip64_fields.append(member.header_offset)
                 offset32 = _MAX32
             extra = b""
@@ -195,7 +205,12 @@ class ZipWriter:
         directory_end = self._file.tell()
         directory_size = directory_end - directory_start
         count = len(self._members)
-        if count >= 0xFFFF or directory_start >= _MAX32 or directory_size >= _MAX32:
+        threshold = self._zip64_from
+        if (
+            count >= 0xFFFF
+            or directory_start >= threshold
+            or directory_size >= threshold
+        ):
             self._file.write(
                 _ZIP64_END_RECORD.pack(
                     0x06064B50,
@@ -390,7 +405,9 @@ class _Window(io.RawIOBase):
 def stored_member_window(
     file: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo
 ) -> _Window:
-    """A read-only window on a STORED member's bytes inside `file`."""
+    """A read-only window on a STORED member's bytes inside `file`, for an
+    archive that `zipfile` opened (tools and tests). Loading reads members
+    through `zip_reader.open_member`, after the strict checks."""
     file.seek(info.header_offset)
     header = file.read(_LOCAL_HEADER.size)
     if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
@@ -402,24 +419,6 @@ def stored_member_window(
     name_length, extra_length = fields[9], fields[10]
     data_start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
     return _Window(file, data_start, info.file_size)
-
-
-def check_member_crc(
-    file: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo
-) -> None:
-    """Reads a member once, in chunks, and raises `zipfile.BadZipFile` when
-    its CRC-32 is not the one the zip directory records.
-
-    A STORED member is read in place (no copy is kept), so damage to the
-    weights is caught before h5py reads them piecemeal, which zipfile's own
-    end-of-member check would never see.
-    """
-    if info.compress_type != zipfile.ZIP_STORED:
-        with archive.open(info) as member:  # zipfile checks the CRC at EOF
-            while member.read(_CHUNK):
-                pass
-        return
-    check_window_crc(stored_member_window(file, archive, info), info)
 
 
 def check_window_crc(window: _Window, info: zipfile.ZipInfo) -> None:

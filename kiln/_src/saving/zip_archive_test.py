@@ -8,11 +8,29 @@ import h5py
 import numpy as np
 import pytest
 
+from kiln._src.saving import zip_reader
+from kiln._src.saving.safety.archive_checks import LIMITS
 from kiln._src.saving.zip_archive import (
     ZipWriter,
-    check_member_crc,
+    check_window_crc,
     stored_member_window,
 )
+
+
+def _checked_directory(file):
+    """The archive in `file` parsed and checked by kiln's strict reader."""
+    size = file.seek(0, io.SEEK_END)
+    directory = zip_reader.read_directory(file, size, LIMITS)
+    zip_reader.check_local_headers(file, directory)
+    return directory
+
+
+def _check_member_crc(file, entry):
+    """Reads a member through the loader's reader, checking its CRC-32."""
+    if entry.compress_type == zip_reader.STORED:
+        check_window_crc(zip_reader.open_member(file, entry), entry)
+    else:
+        zip_reader.read_member(file, entry)
 
 
 def _write_archive(path, members, streamed=None):
@@ -164,9 +182,11 @@ def test_check_member_crc_accepts_intact_members(tmp_path):
     path = tmp_path / "a.zip"
     payload = bytes(range(256)) * 100
     _write_archive(path, {"config.json": b"{}"}, ("w.h5", payload))
-    with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
-        for info in archive.infolist():
-            check_member_crc(file, archive, info)
+    with open(path, "rb") as file:
+        directory = _checked_directory(file)
+        for entry in directory.entries:
+            _check_member_crc(file, entry)
+        assert zip_reader.read_member(file, directory.get("w.h5")) == payload
 
 
 def test_check_member_crc_catches_a_damaged_stored_member(tmp_path):
@@ -174,10 +194,13 @@ def test_check_member_crc_catches_a_damaged_stored_member(tmp_path):
     payload = b"weights:" + bytes(range(256)) * 100
     _write_archive(path, {"config.json": b"{}"}, ("w.h5", payload))
     _flip_byte(path, b"weights:", offset=5000)
-    with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
+    with open(path, "rb") as file:
+        directory = _checked_directory(file)
         with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32 for file 'w.h5'"):
-            check_member_crc(file, archive, archive.getinfo("w.h5"))
-        check_member_crc(file, archive, archive.getinfo("config.json"))
+            _check_member_crc(file, directory.get("w.h5"))
+        with pytest.raises(zipfile.BadZipFile, match="'w.h5'.*Bad CRC-32"):
+            zip_reader.read_member(file, directory.get("w.h5"))
+        _check_member_crc(file, directory.get("config.json"))
 
 
 def test_check_member_crc_on_a_deflated_member(tmp_path):
@@ -185,18 +208,26 @@ def test_check_member_crc_on_a_deflated_member(tmp_path):
     payload = b"0123456789" * 10_000
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("w.h5", payload)
-    with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
-        check_member_crc(file, archive, archive.getinfo("w.h5"))
-    # Damage the directory's CRC so the (valid) data no longer matches it.
+    with open(path, "rb") as file:
+        entry = _checked_directory(file).get("w.h5")
+        assert entry.compress_size < len(payload)
+        member = zip_reader.open_member(file, entry)
+        member.seek(-10, io.SEEK_END)
+        assert member.read() == payload[-10:]
+        member.seek(5)
+        assert member.read(7) == payload[5:12]
+    # Damage both copies of the CRC (local header and central directory) so
+    # that the structures agree but the (valid) data no longer matches.
     with zipfile.ZipFile(path) as archive:
         crc = archive.getinfo("w.h5").CRC.to_bytes(4, "little")
     raw = bytearray(path.read_bytes())
-    at = bytes(raw).rindex(crc)  # the central directory's copy
-    raw[at] ^= 0xFF
+    for at in (bytes(raw).index(crc), bytes(raw).rindex(crc)):
+        raw[at] ^= 0xFF
     path.write_bytes(bytes(raw))
-    with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
+    with open(path, "rb") as file:
+        entry = _checked_directory(file).get("w.h5")
         with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
-            check_member_crc(file, archive, archive.getinfo("w.h5"))
+            zip_reader.open_member(file, entry)
 
 
 @pytest.mark.parametrize(

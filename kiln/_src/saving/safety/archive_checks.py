@@ -1,20 +1,27 @@
-"""Checks on a `.keras` zip's directory, run before any member is read.
+"""Checks on a `.keras` zip's structure and directory, run before any member
+is read.
 
-Every rule is checked on what the zip directory *declares*: nothing is
-decompressed or allocated from the file until the whole directory has
-passed. Each failure raises `InvalidFileError` naming the member and the rule.
-The limits are documented in `FORMAT.md` ("Limits").
+The zip structures are parsed strictly by `zip_reader` (one end record at the
+very end, ZIP64 records where the locator says and consistent with it, the
+member count and directory size bounded before the directory is read, every
+local header matching its central entry, members tiling the file). Then every
+rule here is checked on what the directory *declares*, and only then are the
+local headers read: nothing is decompressed or allocated from the file until
+the whole directory has passed. Each failure raises `InvalidFileError`
+naming the member and the rule. The limits are documented in `FORMAT.md`
+("Limits").
 """
 
 from __future__ import annotations
 
+import os
 import stat
-import struct
 import unicodedata
-import zipfile
 from typing import IO
 
+from kiln._src.saving import zip_reader
 from kiln._src.saving.errors import InvalidFileError
+from kiln._src.saving.zip_reader import ZipDirectory, ZipEntry
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -27,8 +34,11 @@ MAX_WEIGHTS_BYTES = 16 * GiB
 MAX_ASSETS_BYTES = 1 * GiB  # all `assets/...` members together
 # DEFLATE cannot expand more than ~1032:1; a higher declared ratio is a lie.
 MAX_DEFLATE_RATIO = 1100
-# The central directory is read whole by `zipfile`: bound it before parsing.
+# The central directory is read whole: bound it before reading it.
 MAX_DIRECTORY_BYTES = MAX_MEMBERS * (46 + MAX_NAME_BYTES + 64)
+# Keras and kiln write no archive comment; other tools write short ones.
+MAX_COMMENT_BYTES = 4096
+LIMITS = zip_reader.ZipLimits(MAX_MEMBERS, MAX_DIRECTORY_BYTES, MAX_COMMENT_BYTES)
 
 METADATA_MEMBER = "metadata.json"
 CONFIG_MEMBER = "config.json"
@@ -39,12 +49,10 @@ _MEMBER_CAPS = {
     CONFIG_MEMBER: MAX_CONFIG_BYTES,
     WEIGHTS_MEMBER: MAX_WEIGHTS_BYTES,
 }
-_ALLOWED_METHODS = {zipfile.ZIP_STORED: "STORED", zipfile.ZIP_DEFLATED: "DEFLATED"}
-_END_RECORD = struct.Struct("<IHHHHIIH")
-_ZIP64_LOCATOR = struct.Struct("<IIQI")
-_ZIP64_END_RECORD = struct.Struct("<IQHHIIQQQQ")
-_LOCAL_HEADER_SIZE = 30
-_MAX_COMMENT = 0xFFFF
+_ALLOWED_METHODS = {zip_reader.STORED: "STORED", zip_reader.DEFLATED: "DEFLATED"}
+_ENCRYPTION_FLAGS = 0x0001 | 0x0040 | 0x2000  # encrypted, strong, masked headers
+# DEFLATE options (informational), data descriptor, UTF-8 name.
+_ALLOWED_FLAGS = 0x0002 | 0x0004 | 0x0008 | 0x0800
 
 
 def _fail(path: str, member: str | None, rule: str) -> InvalidFileError:
@@ -56,60 +64,48 @@ def _fail(path: str, member: str | None, rule: str) -> InvalidFileError:
     )
 
 
-def check_directory_bounds(file: IO[bytes], path: str) -> None:
-    """Reads only the end-of-central-directory record(s) and rejects an
-    archive that declares more than `MAX_MEMBERS` members or a directory
-    larger than `MAX_DIRECTORY_BYTES`, before `zipfile` parses (and
-    allocates objects for) the directory. Archives without a readable end
-    record are left for `zipfile` to reject."""
-    file.seek(0, 2)
-    size = file.tell()
-    tail_size = min(size, _END_RECORD.size + _MAX_COMMENT)
-    file.seek(size - tail_size)
-    tail = file.read(tail_size)
-    position = tail.rfind(b"PK\x05\x06")
-    if position < 0 or position + _END_RECORD.size > len(tail):
-        return
-    fields = _END_RECORD.unpack_from(tail, position)
-    count, directory_size = fields[4], fields[5]
-    locator_at = position - _ZIP64_LOCATOR.size
-    if locator_at >= 0 and tail[locator_at : locator_at + 4] == b"PK\x06\x07":
-        locator = _ZIP64_LOCATOR.unpack_from(tail, locator_at)
-        record_offset = locator[2]
-        if 0 <= record_offset <= size - _ZIP64_END_RECORD.size:
-            file.seek(record_offset)
-            record = file.read(_ZIP64_END_RECORD.size)
-            if record[:4] == b"PK\x06\x06":
-                zip64 = _ZIP64_END_RECORD.unpack(record)
-                count, directory_size = max(count, zip64[7]), zip64[8]
-    if count > MAX_MEMBERS:
+def not_a_zip(path: str, file_size: int, reason: object) -> InvalidFileError:
+    return InvalidFileError(
+        f"Cannot load '{path}': it is not a valid .keras file (a .keras "
+        f"file is a zip archive; this {file_size}-byte file is not a readable "
+        f"zip: {reason}). It may be truncated, corrupt, or another kind of "
+        "file."
+    )
+
+
+def check_archive(file: IO[bytes], path: str) -> ZipDirectory:
+    """Parses the `.keras` zip in `file` strictly, checks every member against
+    the rules in FORMAT.md ("Limits"), then checks every local header against
+    the directory; returns the checked directory, from which members are
+    read with `zip_reader.open_member`. Raises `InvalidFileError` at the
+    first broken rule. Reads no member data."""
+    file_size = file.seek(0, os.SEEK_END)
+    try:
+        directory = zip_reader.read_directory(file, file_size, LIMITS)
+    except zip_reader.NotAZipError as error:
+        raise not_a_zip(path, file_size, error) from None
+    except zip_reader.ZipLayoutError as error:
+        raise _fail(path, error.member, error.rule) from None
+    check_entries(directory.entries, file_size, path)
+    try:
+        zip_reader.check_local_headers(file, directory)
+    except zip_reader.ZipLayoutError as error:
+        raise _fail(path, error.member, error.rule) from None
+    return directory
+
+
+def check_entries(entries: list[ZipEntry], file_size: int, path: str) -> None:
+    """Checks every central-directory entry against the rules in FORMAT.md
+    ("Limits"); raises `InvalidFileError` at the first broken one."""
+    if len(entries) > MAX_MEMBERS:
         raise _fail(
             path,
             None,
-            f"its zip directory declares {count} members, over the limit of "
-            f"{MAX_MEMBERS}.",
-        )
-    if directory_size > MAX_DIRECTORY_BYTES:
-        raise _fail(
-            path,
-            None,
-            f"its zip directory declares {directory_size} bytes, over the "
-            f"limit of {MAX_DIRECTORY_BYTES}.",
-        )
-
-
-def check_archive(archive: zipfile.ZipFile, file_size: int, path: str) -> None:
-    """Checks every member of an opened `.keras` zip against the rules in
-    FORMAT.md ("Limits") and raises `InvalidFileError` at the first broken
-    one. Reads no member data."""
-    infos = archive.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise _fail(
-            path, None, f"it has {len(infos)} members, over the limit of {MAX_MEMBERS}."
+            f"it has {len(entries)} members, over the limit of {MAX_MEMBERS}.",
         )
     seen: dict[str, str] = {}
     assets_total = 0
-    for info in infos:
+    for info in entries:
         name = _check_name(info, path)
         key = unicodedata.normalize("NFC", name).casefold()
         if key in seen:
@@ -130,15 +126,14 @@ def check_archive(archive: zipfile.ZipFile, file_size: int, path: str) -> None:
                     name,
                     f"assets declare more than {MAX_ASSETS_BYTES} bytes in total.",
                 )
-    _check_layout(infos, archive, file_size, path)
 
 
-def _check_name(info: zipfile.ZipInfo, path: str) -> str:
-    # `orig_filename` is the name as stored; `filename` has NULs cut off.
-    name = info.orig_filename
+def _check_name(info: ZipEntry, path: str) -> str:
+    # The name as stored (zipfile would cut it at a NUL).
+    name = info.filename
     if "\x00" in name:
         raise _fail(path, name, "the name contains a NUL byte.")
-    if _raw_name_length(info) > MAX_NAME_BYTES:
+    if len(info.raw_name) > MAX_NAME_BYTES:
         raise _fail(path, name, f"the name is longer than {MAX_NAME_BYTES} bytes.")
     if "\\" in name:
         raise _fail(path, name, "the name contains a backslash.")
@@ -165,9 +160,16 @@ def _check_name(info: zipfile.ZipInfo, path: str) -> str:
     )
 
 
-def _check_kind(info: zipfile.ZipInfo, name: str, path: str) -> None:
-    if info.flag_bits & 0x1:
+def _check_kind(info: ZipEntry, name: str, path: str) -> None:
+    if info.flag_bits & _ENCRYPTION_FLAGS:
         raise _fail(path, name, "the member is encrypted.")
+    if info.flag_bits & ~_ALLOWED_FLAGS:
+        raise _fail(
+            path,
+            name,
+            f"it sets general-purpose flags 0x{info.flag_bits:04x}; only the "
+            "DEFLATE option, data descriptor and UTF-8 flags (0x080e) are read.",
+        )
     mode = info.external_attr >> 16
     file_type = stat.S_IFMT(mode)
     is_directory = name.endswith("/")
@@ -189,7 +191,7 @@ def _check_kind(info: zipfile.ZipInfo, name: str, path: str) -> None:
 
 
 def _check_method_and_sizes(
-    info: zipfile.ZipInfo, name: str, file_size: int, path: str
+    info: ZipEntry, name: str, file_size: int, path: str
 ) -> None:
     method = _ALLOWED_METHODS.get(info.compress_type)
     if method is None:
@@ -232,34 +234,3 @@ def _check_method_and_sizes(
                 f"{MAX_DEFLATE_RATIO}:1 that DEFLATE can reach (a "
                 "decompression bomb or a lying size).",
             )
-
-
-def _check_layout(
-    infos: list[zipfile.ZipInfo],
-    archive: zipfile.ZipFile,
-    file_size: int,
-    path: str,
-) -> None:
-    """Member byte ranges must be disjoint and lie before the directory."""
-    directory_start = getattr(archive, "start_dir", file_size)
-    ordered = sorted(infos, key=lambda info: info.header_offset)
-    for index, info in enumerate(ordered):
-        name_length = _raw_name_length(info)
-        end = info.header_offset + _LOCAL_HEADER_SIZE + name_length
-        end += info.compress_size
-        limit = directory_start
-        if index + 1 < len(ordered):
-            limit = ordered[index + 1].header_offset
-        if end > limit:
-            raise _fail(
-                path,
-                info.orig_filename,
-                "its bytes overlap the next member or the zip directory "
-                f"(they end at offset {end} or later, past {limit}).",
-            )
-
-
-def _raw_name_length(info: zipfile.ZipInfo) -> int:
-    """The stored name's length in bytes (UTF-8 when flagged, else cp437)."""
-    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
-    return len(info.orig_filename.encode(encoding, "surrogateescape"))
