@@ -149,3 +149,162 @@ def test_the_installed_command_runs_as_a_process(saved):
     )
     assert result.returncode == 0, result.stderr
     assert "ok    variables" in result.stdout
+
+
+# -- verify never performs the work it checks --
+
+
+def _lambda_file(directory, name, function, arguments=None, node_kwargs=None):
+    """A Functional model whose Lambda "lam" gets `function` (and optionally
+    file-chosen `arguments` and a constants-only inbound node)."""
+    inputs = kiln.Input((3,))
+    hidden = kiln.layers.Dense(2, name="d1")(inputs)
+    outputs = kiln.layers.Lambda(
+        kiln.activations.relu, arguments={"max_value": 6.0}, name="lam"
+    )(hidden)
+    honest = directory / "honest-lambda.keras"
+    kiln.Model(inputs, outputs).save(honest)
+    members = _members(honest)
+    config = json.loads(members["config.json"])
+    lam = next(layer for layer in config["config"]["layers"] if layer["name"] == "lam")
+    if function is not None:
+        lam["config"]["function"] = function
+        lam["config"]["arguments"] = arguments or {}
+    if node_kwargs is not None:
+        lam["inbound_nodes"] = [{"args": [], "kwargs": node_kwargs}]
+    members["config.json"] = json.dumps(config).encode()
+    return _write(directory / name, members)
+
+
+def _gadgets(directory):
+    def function(module, name):
+        return {"module": module, "class_name": "function", "config": name}
+
+    canary = str(directory / "PWNED")
+    return {
+        "set-epsilon": (function("keras.config", "set_epsilon"), None, {"inputs": 0.5}),
+        "set-floatx": (
+            function("keras.config", "set_floatx"),
+            None,
+            {"inputs": "float16"},
+        ),
+        "save-weights": (
+            function("keras.saving", "save_weights"),
+            {"filepath": canary + ".weights.h5"},
+            {"inputs": None},
+        ),
+        "save-model-dotted": (
+            {
+                "module": None,
+                "class_name": "function",
+                "config": "keras.saving.save_model",
+            },
+            {"filepath": canary + ".keras"},
+            None,
+        ),
+        "get-file": (
+            function("keras.utils", "get_file"),
+            {
+                "origin": "file://" + canary,
+                "fname": "PWNED2",
+                "cache_dir": str(directory),
+            },
+            None,
+        ),
+        "ops-by-name": (function("keras.ops", "add"), {"x2": 1.0}, {"x1": 2.0}),
+    }
+
+
+@pytest.mark.parametrize(
+    "gadget",
+    ["set-epsilon", "set-floatx", "save-weights", "save-model-dotted", "get-file"]
+    + ["ops-by-name"],
+)
+def test_verify_build_of_a_gadget_file_fails_and_changes_nothing(tmp_path, gadget):
+    function, arguments, node_kwargs = _gadgets(tmp_path)[gadget]
+    path = _lambda_file(tmp_path, f"{gadget}.keras", function, arguments, node_kwargs)
+    files = sorted(os.listdir(tmp_path))
+    state = (kiln.config.floatx(), kiln.config.epsilon())
+    try:
+        for build in (True, False):
+            findings = verify(path, build=build)
+            assert findings[-1][0] == "FAIL", findings
+            assert not any(name == "build" for _, name, _ in findings), findings
+        with pytest.raises(kiln.saving.InvalidFileError):
+            kiln.saving.load_model(path)
+        assert (kiln.config.floatx(), kiln.config.epsilon()) == state
+        assert sorted(os.listdir(tmp_path)) == files, "verify wrote a file"
+    finally:
+        kiln.config.set_floatx(state[0])
+        kiln.config.set_epsilon(state[1])
+
+
+def test_the_benign_lambda_twin_verifies_and_loads(tmp_path):
+    path = _lambda_file(tmp_path, "twin.keras", None)
+    assert all(status == "ok" for status, _, _ in verify(path, build=True))
+    model = kiln.saving.load_model(path)
+    assert float(np.asarray(model(np.full((1, 3), 1e3, "float32"))).max()) <= 6.0
+
+
+def test_the_command_on_a_gadget_file_fails_without_a_traceback(tmp_path):
+    function, arguments, node_kwargs = _gadgets(tmp_path)["save-model-dotted"]
+    path = _lambda_file(tmp_path, "gadget.keras", function, arguments, node_kwargs)
+    before = sorted(os.listdir(tmp_path))
+    kiln_command = os.path.join(os.path.dirname(sys.executable), "kiln")
+    for flags in (["--build"], []):
+        result = subprocess.run(
+            [kiln_command, "verify", *flags, path],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "FAILED (config)" in result.stdout
+        assert "keras.saving.save_model" in result.stdout
+        assert "Traceback" not in result.stdout + result.stderr
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.parametrize(
+    "top",
+    [
+        {"class_name": "function", "config": "relu", "module": "keras.activations"},
+        {"class_name": "Dense", "config": {"units": 2}, "module": "keras.layers"},
+        {"class_name": "Sequential"},
+        {"config": {}},
+    ],
+    ids=["function", "bare-layer", "no-config", "no-class"],
+)
+def test_a_config_that_is_not_a_model_fails_like_the_load(saved, tmp_path, top):
+    members = _members(saved / "m.keras")
+    members["config.json"] = json.dumps(top).encode()
+    path = _write(tmp_path / "not-a-model.keras", members)
+    findings = verify(path, build=True)
+    assert findings[-1][0] == "FAIL", findings
+    assert "model" in findings[-1][2]
+    with pytest.raises(kiln.saving.InvalidFileError, match="model"):
+        kiln.saving.load_model(path)
+
+
+def test_paths_the_loader_refuses_fail_the_container_check(saved, tmp_path):
+    for path in [tmp_path / "missing.keras", tmp_path / "model.h5", tmp_path / "x.zip"]:
+        if path.suffix != ".keras":
+            path.write_bytes(b"PK")
+        status, name, detail = verify(str(path), build=True)[0]
+        assert (status, name) == ("FAIL", "container"), detail
+    empty = tmp_path / "empty_dir"
+    empty.mkdir()
+    status, name, detail = verify(str(empty))[0]
+    assert (status, name) == ("FAIL", "container") and "config.json" in detail
+
+
+def test_a_sharded_index_verifies_through_the_checked_readers(saved, tmp_path):
+    model = kiln.Sequential([kiln.Input((3,)), kiln.layers.Dense(2)])
+    index = tmp_path / "s.weights.json"
+    model.save_weights(index, max_shard_size=30 / 1024**3)
+    findings = verify(str(index))
+    assert [name for _, name, _ in findings] == ["index", "shards"]
+    assert all(status == "ok" for status, _, _ in findings), findings
+    index.write_text('{"weight_map": {"/vars": "../s_00000.weights.h5"}}')
+    assert verify(str(index))[-1][:2] == ("FAIL", "index")
