@@ -141,3 +141,67 @@ def test_errors_name_the_users_path_not_a_temporary(tmp_path):
         with file_io.atomic_directory(str(tmp_path / "a_file")):
             pass
     assert sorted(os.listdir(tmp_path)) == ["a_directory", "a_file"]
+
+
+# -- open_read: regular files only, never blocking --
+
+
+def test_open_read_reads_a_regular_file_in_blocking_mode(tmp_path):
+    import fcntl
+
+    path = tmp_path / "m.keras"
+    path.write_bytes(b"data")
+    with file_io.open_read(str(path)) as file:
+        assert not fcntl.fcntl(file.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK
+        assert file.read() == b"data"
+        name = file_io.native_path(file)
+        assert name is not None and os.path.samestat(os.stat(name), os.stat(path))
+
+
+def test_open_read_follows_a_link_the_caller_gives(tmp_path):
+    (tmp_path / "real.keras").write_bytes(b"data")
+    os.symlink("real.keras", tmp_path / "link.keras")
+    with file_io.open_read(str(tmp_path / "link.keras")) as file:
+        assert file.read() == b"data"
+
+
+@pytest.mark.parametrize(
+    "make, kind",
+    [
+        (lambda p: os.mkfifo(p), "a FIFO"),
+        (lambda p: os.mkdir(p), "a directory"),
+        (lambda p: os.symlink("/dev/null", p), "a device"),
+    ],
+    ids=["fifo", "directory", "device"],
+)
+def test_open_read_refuses_what_is_not_a_regular_file(tmp_path, make, kind):
+    from kiln._src.saving.errors import InvalidFileError
+
+    path = tmp_path / "m.keras"
+    make(str(path))
+    if kind == "a FIFO":
+        # In a child with a timeout: a blocking open would hang forever.
+        code = (
+            "from kiln._src.saving import file_io\n"
+            "try:\n"
+            f"    file_io.open_read({str(path)!r})\n"
+            "except file_io.InvalidFileError as error:\n"
+            "    print('refused:', error)\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=dict(os.environ, PYTHONPATH=str(pathlib.Path(__file__).parents[3])),
+        )
+        assert "refused:" in result.stdout and kind in result.stdout, result.stderr
+        return
+    with pytest.raises(InvalidFileError, match=f"it is {kind}, not a regular file"):
+        file_io.open_read(str(path))
+
+
+def test_open_read_of_nothing_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        file_io.open_read(str(tmp_path / "missing.keras"))

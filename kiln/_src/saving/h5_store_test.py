@@ -514,3 +514,146 @@ def test_corrupt_metadata_is_an_invalid_file_error(tmp_path):
     with pytest.raises(InvalidFileError):
         reader.check("layers/dense/vars", "0", (2,), "float32")
     reader.close()
+
+
+# -- stored bytes: nothing is allocated for bytes the file does not hold --
+
+
+def _low_level_dataset(h5, name, shape, layout):
+    plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    plist.set_layout(layout)
+    space = h5py.h5s.create_simple(shape)
+    h5py.h5d.create(h5.id, name.encode(), h5py.h5t.IEEE_F32LE, space, plist)
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (
+            lambda g: g.create_dataset("0", shape=(1000, 1000), dtype="f4"),
+            r"declares 4000000 bytes but its storage holds 0",
+        ),
+        (
+            lambda g: g.create_dataset("0", shape=(4,), dtype="f4", fillvalue=7.0),
+            r"declares 16 bytes but its storage holds 0",
+        ),
+        (
+            lambda g: g.create_dataset("0", shape=(), dtype="f4"),
+            r"declares 4 bytes but its storage holds 0",
+        ),
+        (
+            lambda g: g.create_dataset(
+                "0", shape=(1000, 1000), dtype="f4", chunks=(100, 100)
+            ),
+            r"has 0 of its 100 chunks written",
+        ),
+        (
+            lambda g: g.create_dataset(
+                "0", shape=(300, 300), dtype="f4", chunks=(100, 100)
+            ).__setitem__((slice(0, 100), slice(0, 100)), 1.0),
+            r"has 1 of its 9 chunks written",
+        ),
+        (
+            # 40 KB declared in a file of about 60 KB, in 20 chunks of 4 KB.
+            lambda g: g.create_dataset(
+                "0", shape=(10, 1000), dtype="f4", chunks=(1, 999)
+            ),
+            r"needs 20 chunks of 3996 bytes, more than the whole file",
+        ),
+    ],
+    ids=[
+        "contiguous-unallocated",
+        "fill-value-only",
+        "scalar-unallocated",
+        "chunked-none-written",
+        "chunked-some-missing",
+        "chunk-count-over-the-file",
+    ],
+)
+def test_storage_that_does_not_hold_the_declared_bytes_is_refused(
+    tmp_path, build, message
+):
+    path = tmp_path / "w.weights.h5"
+
+    def make(h5):
+        build(h5.require_group("a/vars"))
+        # Other bytes, so that the file is larger than what the dataset
+        # declares and the rules after the file-size rule are the ones seen.
+        size = 15_000 if "chunks of" in message else 2_000_000
+        h5.require_group("b/vars").create_dataset("0", data=np.ones(size, "f4"))
+
+    _raw_file(path, make)
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match=message):
+        reader.check("a/vars", "0", None, "numeric")
+    reader.close()
+
+
+def test_a_shape_larger_than_the_file_is_refused_before_allocation(tmp_path):
+    # 1 GiB declared in a file of a few KB: refused from the file's size
+    # alone, whatever the variable's shape.
+    path = tmp_path / "w.weights.h5"
+    _raw_file(
+        path,
+        lambda h5: h5.require_group("a/vars").create_dataset(
+            "0", shape=(2**14, 2**14), dtype="f4"
+        ),
+    )
+    reader = H5Reader(str(path), "test")
+    with pytest.raises(InvalidFileError, match="more than the whole file holds"):
+        reader.check("a/vars", "0", (2**14, 2**14), "float32")
+    reader.close()
+
+
+def test_stored_layouts_that_hold_their_bytes_are_read(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    values = np.arange(30, dtype="f4").reshape(5, 6)
+
+    def build(h5):
+        group = h5.require_group("a/vars")
+        group.create_dataset("0", data=values)
+        # Edge chunks: 2 x 2 chunks of (3, 4), every one written.
+        group.create_dataset("1", data=values, chunks=(3, 4))
+        group.create_dataset(
+            "2", data=values, chunks=(2, 2), shuffle=True, fletcher32=True
+        )
+        _low_level_dataset(h5, "a/vars/3", (10,), h5py.h5d.COMPACT)
+        h5["a/vars/3"][...] = np.arange(10, dtype="f4")
+        group.create_dataset("4", shape=(0, 6), dtype="f4")  # no elements
+        group.create_dataset("5", shape=(0,), maxshape=(None,), dtype="f4", chunks=(4,))
+
+    _raw_file(path, build)
+    reader = H5Reader(str(path), "test")
+    for key in ("0", "1", "2"):
+        np.testing.assert_array_equal(reader.read("a/vars", key, (5, 6), "f4"), values)
+    np.testing.assert_array_equal(reader.read("a/vars", "3", (10,), "f4"), range(10))
+    assert reader.read("a/vars", "4", (0, 6), "f4").shape == (0, 6)
+    assert reader.read("a/vars", "5", (0,), "f4").shape == (0,)
+    reader.close()
+
+
+def test_a_fifo_path_is_refused_without_blocking(tmp_path):
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    path = tmp_path / "w.weights.h5"
+    os.mkfifo(path)
+    code = (
+        "from kiln._src.saving.h5_store import H5Reader\n"
+        "from kiln._src.saving.errors import InvalidFileError\n"
+        "try:\n"
+        f"    H5Reader({str(path)!r}, 'test')\n"
+        "except InvalidFileError as error:\n"
+        "    print('refused:', error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=dict(os.environ, PYTHONPATH=str(pathlib.Path(__file__).parents[3])),
+    )
+    assert "refused:" in result.stdout and "a FIFO" in result.stdout, result.stderr

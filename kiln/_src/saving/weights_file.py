@@ -177,10 +177,11 @@ class WeightsFile:
                 "`with kiln.saving.open_weights(...)` block."
             )
         if self._entries is None:
-            self._entries = {}
-            for info, checked in _list_datasets(self._reader):
-                self._entries[info.path] = checked
-                self._infos.append(info)
+            # Kept only when every dataset passed: a failed listing fails
+            # again on the next call instead of leaving a partial one.
+            listed = _list_datasets(self._reader)
+            self._entries = {info.path: checked for info, checked in listed}
+            self._infos = [info for info, _ in listed]
         return self._entries
 
 

@@ -319,3 +319,51 @@ def test_accepts_path_like(saved):
     _, paths = saved
     with open_weights(pathlib.Path(paths["weights"])) as weights:
         assert len(weights.variables()) == 4
+
+
+# -- bytes the file does not hold ------------------------------------------------
+
+
+def _unallocated(h5):
+    # 64 MiB declared, under the 4 GiB shape-bomb threshold, never written.
+    h5.create_dataset("layers/dense/vars/1", shape=(4096, 4096), dtype="f4")
+
+
+@pytest.mark.parametrize("form", ["zip", "weights"])
+def test_unallocated_dataset_is_refused_before_reading(tmp_path, form):
+    path = _hand_made(tmp_path / "u.weights.h5", _unallocated)
+    if form == "zip":
+        archive = tmp_path / "u.keras"
+        with zipfile.ZipFile(archive, "w") as out:
+            out.writestr("metadata.json", "{}")
+            out.writestr("config.json", "{}")
+            out.write(path, "model.weights.h5")
+        path = str(archive)
+    with open_weights(path) as weights:
+        with pytest.raises(InvalidFileError, match="'layers/dense/vars/1' declares"):
+            weights.read("layers/dense/vars/1")
+        with pytest.raises(InvalidFileError, match="'layers/dense/vars/1' declares"):
+            weights.variables()
+
+
+def test_unallocated_dataset_is_refused_by_load_weights_subset(tmp_path):
+    model = kiln.Sequential([kiln.Input((2,)), kiln.layers.Dense(2, name="dense")])
+    before = _values(model)
+
+    def build(h5):
+        h5.create_dataset("layers/dense/vars/1", shape=(2,), dtype="f4")  # unwritten
+
+    path = tmp_path / "s.weights.h5"
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset("layers/dense/vars/0", data=np.ones((2, 2), "float32"))
+        build(h5)
+    with pytest.raises(InvalidFileError, match="'layers/dense/vars/1' declares 8"):
+        load_weights_subset(model, str(path), ["layers/dense/vars/1"])
+    for old, new in zip(before, _values(model), strict=True):
+        np.testing.assert_array_equal(old, new)  # nothing assigned
+    # The twin: the same file with the bytes written loads.
+    with h5py.File(path, "a") as h5:
+        h5["layers/dense/vars/1"][...] = [3.0, 4.0]
+    report = load_weights_subset(model, str(path), ["layers/dense/vars/1"])
+    assert report.loaded == ["layers/dense/vars/1"]
+    np.testing.assert_array_equal(_values(model)[1], [3.0, 4.0])

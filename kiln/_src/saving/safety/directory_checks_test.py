@@ -96,3 +96,29 @@ def test_assets_depth_is_capped(tmp_path):
     deep.mkdir(parents=True)
     with pytest.raises(InvalidFileError, match="nested over 32 levels"):
         directory_checks.check_model_directory(str(path))
+
+
+# -- check_member_file: the rule shared with the shards of a sharded index --
+
+
+def _fail(member, rule):
+    return InvalidFileError(f"{member}: {rule}")
+
+
+def test_member_file_rules(tmp_path):
+    (tmp_path / "own.h5").write_bytes(b"12345")
+    assert directory_checks.check_member_file(str(tmp_path), "own.h5", 5, _fail) == 5
+    with pytest.raises(InvalidFileError, match="own.h5: it is 5 bytes, over the 4"):
+        directory_checks.check_member_file(str(tmp_path), "own.h5", 4, _fail)
+    os.symlink("own.h5", tmp_path / "link.h5")
+    with pytest.raises(InvalidFileError, match="link.h5: it is a symbolic link"):
+        directory_checks.check_member_file(str(tmp_path), "link.h5", 5, _fail)
+    (tmp_path / "sub").mkdir()
+    os.link(tmp_path / "own.h5", tmp_path / "sub" / "hard.h5")
+    with pytest.raises(InvalidFileError, match="sub/hard.h5: it has 2 hard links"):
+        directory_checks.check_member_file(str(tmp_path), "sub/hard.h5", 5, _fail)
+    os.mkfifo(tmp_path / "pipe.h5")
+    with pytest.raises(InvalidFileError, match="pipe.h5: it is a FIFO"):
+        directory_checks.check_member_file(str(tmp_path), "pipe.h5", 5, _fail)
+    with pytest.raises(FileNotFoundError):
+        directory_checks.check_member_file(str(tmp_path), "none.h5", 5, _fail)
