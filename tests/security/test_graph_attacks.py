@@ -6,6 +6,7 @@ unchanged), and has a benign twin that loads.
 
 from __future__ import annotations
 
+import copy
 import json
 import zipfile
 
@@ -135,6 +136,37 @@ CASES = {
         set_key("output_layers", ["out", 5, 0]),
         set_key("output_layers", ["out", 0, 0]),
         "'output_layers' entry .* call \\(node\\) 5 of layer 'out'",
+    ),
+    # Class 1: rebuilding never calls a layer on file-chosen constants, nor
+    # anything that does not lead to the outputs.
+    "constant-only-node": (
+        lambda config: entry(config, "d1")["inbound_nodes"][0].update(
+            args=[[[1.0, 2.0, 3.0]]]
+        ),
+        lambda config: None,
+        "layer 'd1' call \\(node\\) 0 reads no tensor of the graph",
+    ),
+    "dangling-layer": (
+        lambda config: config["layers"].append(
+            dict(copy.deepcopy(entry(config, "d1")), name="dangling")
+        ),
+        lambda config: None,
+        "layer 'dangling' call \\(node\\) 0 does not lead to any of the model's "
+        "outputs",
+    ),
+    "unused-second-call": (
+        lambda config: entry(config, "out")["inbound_nodes"].append(
+            copy.deepcopy(entry(config, "out")["inbound_nodes"][0])
+        ),
+        lambda config: None,
+        "layer 'out' call \\(node\\) 1 does not lead",
+    ),
+    "layer-without-calls": (
+        lambda config: config["layers"].append(
+            dict(copy.deepcopy(entry(config, "d1")), name="idle", inbound_nodes=[])
+        ),
+        lambda config: None,
+        "layer 'idle' has no calls",
     ),
     "output-layers-not-a-reference": (
         set_key("output_layers", [["out", 0, 0], "out"]),

@@ -53,6 +53,15 @@ def _previous_output(states: Any) -> Any:
     return first
 
 
+def shapes_only() -> bool:
+    """Whether this call only computes output shapes (a symbolic call, as
+    when a model is built or rebuilt from a file)."""
+    from kiln._src.backend.stateless_scope import get_stateless_scope
+
+    scope = get_stateless_scope()
+    return scope is not None and scope.symbolic
+
+
 def run_recurrence(
     step: StepFn,
     sequences: jax.Array,
@@ -99,7 +108,9 @@ def run_recurrence(
 
     inputs = jnp.swapaxes(sequences, 0, 1)
     keep = None if mask is None else _time_mask(mask)
-    if unroll:
+    if unroll and not shapes_only():
+        # (A symbolic call, which only needs the shapes, scans: the same
+        # shapes at a cost that does not grow with the sequence length.)
         outputs, states = _unrolled(
             call_step, inputs, initial_states, keep, go_backwards
         )

@@ -164,6 +164,7 @@ class RNN(Layer):
     def build(self, sequences_shape: Any, initial_state_shape: Any = None) -> None:
         if self.unroll and sequences_shape[1] is None:
             raise ValueError(_UNROLL_NEEDS_TIMESTEPS)
+        _check_unroll_while_loading(self, sequences_shape[1])
         step_input_shape = (sequences_shape[0], *tuple(sequences_shape[2:]))
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell._build_with_shapes(input_shape=step_input_shape)
@@ -348,6 +349,31 @@ def _match_state_size(states: list[Any], state_size: list[Any]) -> list[Any]:
         else state
         for state, size in zip(states, state_size)
     ]
+
+
+def _check_unroll_while_loading(layer: Layer, timesteps: Any) -> None:
+    """An unrolled RNN traces one cell call per timestep, so a file that
+    chooses both `unroll=True` and the sequence length chooses how long a
+    load takes: while a file is loaded in safe mode, more than
+    `MAX_UNROLL_STEPS` unrolled timesteps are refused (before anything is
+    traced). Models built in code, and files loaded with safe_mode=False,
+    are not limited (Keras has no limit)."""
+    from kiln._src.saving import serialization_lib
+    from kiln._src.saving.safety.config_checks import MAX_UNROLL_STEPS
+
+    if (
+        layer.unroll
+        and isinstance(timesteps, int)
+        and timesteps > MAX_UNROLL_STEPS
+        and serialization_lib.in_safe_mode()
+    ):
+        raise ValueError(
+            f"RNN layer '{layer.name}' has unroll=True over {timesteps} timesteps; "
+            f"a file loaded in safe mode may unroll at most {MAX_UNROLL_STEPS} "
+            "(unrolling traces one step per timestep: a file could make loading "
+            "take any time). Set unroll=False (the same results, through a "
+            "loop), or load the file with safe_mode=False if you trust it."
+        )
 
 
 _UNROLL_NEEDS_TIMESTEPS = (

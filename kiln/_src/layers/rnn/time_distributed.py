@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from kiln._src.api_export import keras_export
 from kiln._src.layers.layer import Layer
+from kiln._src.layers.rnn.recurrence import shapes_only
 from kiln._src.saving.serialization_lib import (
     deserialize_keras_object,
     serialize_keras_object,
@@ -87,7 +88,7 @@ class TimeDistributed(Layer):
             return self.layer.call(x_t, **kwargs)
 
         steps = inputs.shape[0]
-        if isinstance(steps, int):
+        if isinstance(steps, int) and not shapes_only():
             # One call per timestep, as Keras does (so layers with state, such
             # as BatchNormalization, see one timestep at a time).
             outputs = [
@@ -95,8 +96,10 @@ class TimeDistributed(Layer):
             ]
             stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *outputs)
         else:
-            # An unknown number of timesteps (shape inference only): map over
-            # time, like Keras's vectorized_map.
+            # An unknown number of timesteps, or shape inference (building a
+            # model, or rebuilding one from a file, where a Python loop would
+            # make the time a file-chosen sequence length sets): map over
+            # time, like Keras's vectorized_map. The shapes are the loop's.
             stacked = jax.vmap(step)(inputs, mask)
         return jax.tree_util.tree_map(_swap_batch_and_time, stacked)
 

@@ -107,3 +107,13 @@ def test_errors():
         layer(x, mask=np.ones((2, 4), bool))
     with pytest.raises(ValueError, match="at least 2D"):
         layer(x, mask=np.ones((2,), bool))
+
+
+def test_symbolic_call_does_not_loop_over_timesteps():
+    # Building (or rebuilding from a file) only needs shapes: a million
+    # timesteps trace once, not once per step (a file chooses the length).
+    inputs = kiln.Input((1_000_000, 4))
+    outputs = kiln.layers.TimeDistributed(kiln.layers.Dense(2))(inputs)
+    assert outputs.shape == (None, 1_000_000, 2)
+    rnn = kiln.layers.SimpleRNN(3, unroll=True, return_sequences=True)(inputs)
+    assert rnn.shape == (None, 1_000_000, 3)

@@ -32,6 +32,9 @@ MAX_DIM = 2**31 - 1
 MAX_RANK = 16
 MAX_ARRAY_ELEMENTS = 1_000_000
 MAX_NAME_CHARS = 256
+# An RNN with unroll=True traces one step per timestep: a file loaded in safe
+# mode may unroll at most this many (Keras's advice: unroll short sequences).
+MAX_UNROLL_STEPS = 1_000
 
 ARRAY_DTYPES = frozenset(
     ["bool", "float16", "bfloat16", "float32", "float64"]
@@ -300,6 +303,25 @@ FIELD_KINDS: dict[str, Callable[[Any], None]] = {
 }
 
 
+def _check_unrolled_steps(input_shape: Any) -> None:
+    """An unrolled RNN's sequence length (axis 1 of its build shape) is at
+    most `MAX_UNROLL_STEPS`. The RNN layer checks it again when it is built
+    from a file (a file may leave out build_config)."""
+    if (
+        isinstance(input_shape, list)
+        and len(input_shape) > 1
+        and _is_int(input_shape[1])
+        and input_shape[1] > MAX_UNROLL_STEPS
+    ):
+        raise _Bad(
+            f"false for sequences over {MAX_UNROLL_STEPS} timesteps in safe mode "
+            f"(build_config.input_shape has {input_shape[1]}): unrolling traces "
+            "one step per timestep. Set unroll to false (the same results), or "
+            "load with safe_mode=False if you trust the file",
+            True,
+        )
+
+
 def _check_name(value: Any, is_layer: bool) -> None:
     if value is None and not is_layer:
         return
@@ -411,7 +433,20 @@ def _check_marker(class_name: str, inner: Any) -> None:
 # -- the walk --------------------------------------------------------------
 
 
-def _fail(where: str, owner: tuple[str, Any, Any], field: str, bad: _Bad) -> None:
+def _field_text(field: Any) -> str:
+    """A field path kept as nested ``(parent, key)`` pairs (so the walk holds
+    no string per value, which a small file of long nested keys would make
+    huge), rendered only for a message."""
+    parts = []
+    while isinstance(field, tuple):
+        field, key = field
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    text = str(field) + "".join(reversed(parts))
+    return text if len(text) <= 400 else text[:200] + "..." + text[-200:]
+
+
+def _fail(where: str, owner: tuple[str, Any, Any], field: Any, bad: _Bad) -> None:
+    field = _field_text(field)
     kind, name, class_name = owner
     who = (
         f"{kind} '{name}' ({class_name})"
@@ -429,7 +464,8 @@ def _is_envelope(value: dict[str, Any]) -> bool:
     return "class_name" in value and "config" in value
 
 
-def _refuse_bytecode(where: str, owner: tuple[str, Any, Any], field: str) -> None:
+def _refuse_bytecode(where: str, owner: tuple[str, Any, Any], field: Any) -> None:
+    field = _field_text(field)
     kind, name, class_name = owner
     who = f"{kind} '{name}' ({class_name})" if name is not None else kind
     raise InvalidFileError(
@@ -455,14 +491,14 @@ def check_config(
     """
     root_owner = ("object", None, "config")
     # (value, owner (kind, name, class_name), field path, is a layer slot)
-    stack: list[tuple[Any, tuple[str, Any, Any], str, bool]] = [
+    stack: list[tuple[Any, tuple[str, Any, Any], Any, bool]] = [
         (config, root_owner, "", True)
     ]
     while stack:
         value, owner, path, layer_slot = stack.pop()
         if isinstance(value, list):
             stack.extend(
-                (item, owner, f"{path}[{index}]", layer_slot)
+                (item, owner, (path, index), layer_slot)
                 for index, item in enumerate(value)
             )
             continue
@@ -470,7 +506,7 @@ def check_config(
             continue
         if not _is_envelope(value):
             stack.extend(
-                (item, owner, f"{path}.{key}" if path else str(key), False)
+                (item, owner, (path, key) if path else str(key), False)
                 for key, item in value.items()
             )
             continue
@@ -531,6 +567,11 @@ def check_config(
                     _shape_structure(build_config.get(key))
                 except _Bad as bad:
                     _fail(where, this, f"build_config.{key}", bad)
+            if safe_mode and isinstance(inner, dict) and inner.get("unroll") is True:
+                try:
+                    _check_unrolled_steps(build_config.get("input_shape"))
+                except _Bad as bad:
+                    _fail(where, this, "unroll", bad)
         for key, item in value.items():
             if key not in ("class_name", "config", "module", "registered_name"):
                 stack.append((item, this, key, False))

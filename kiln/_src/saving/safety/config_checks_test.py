@@ -290,3 +290,57 @@ def test_field_rules_are_not_applied_to_custom_classes():
     builtin = dict(custom, module="keras.layers", registered_name=None)
     with pytest.raises(InvalidFileError, match="'rate'"):
         config_checks.check_config(builtin)
+
+
+def _rnn(timesteps, unroll=True, build=True):
+    envelope = layer(units=2, unroll=unroll)
+    inner = envelope["config"]["layers"][0]
+    inner["class_name"] = "SimpleRNN"
+    if build:
+        inner["build_config"] = {"input_shape": [None, timesteps, 1]}
+    return envelope
+
+
+def test_unroll_over_the_bound_rejected():
+    bound = config_checks.MAX_UNROLL_STEPS
+    check_config(_rnn(bound))
+    with pytest.raises(InvalidFileError, match="'lay' \\(SimpleRNN\\) field 'unroll'"):
+        check_config(_rnn(bound + 1))
+    # unroll=False, an unknown length, or the caller's safe_mode=False: no bound.
+    check_config(_rnn(10**6, unroll=False))
+    check_config(_rnn(None))
+    check_config(_rnn(10**6), safe_mode=False)
+
+
+def test_unroll_bound_enforced_when_built_from_a_file():
+    # A file may leave out build_config: the RNN checks when it is built,
+    # while a file is loaded in safe mode.
+    def model(timesteps):
+        return {
+            "module": "keras",
+            "class_name": "Sequential",
+            "config": {
+                "name": "seq",
+                "layers": [
+                    {
+                        "module": "keras.layers",
+                        "class_name": "InputLayer",
+                        "config": {"batch_shape": [None, timesteps, 1], "name": "i"},
+                    },
+                    {
+                        "module": "keras.layers",
+                        "class_name": "SimpleRNN",
+                        "config": {"units": 2, "unroll": True, "name": "r"},
+                    },
+                ],
+            },
+        }
+
+    bound = config_checks.MAX_UNROLL_STEPS
+    with pytest.raises(InvalidFileError, match=f"over {bound + 1} timesteps"):
+        deserialize_keras_object(model(bound + 1))
+    assert deserialize_keras_object(model(bound + 1), safe_mode=False).built
+    assert deserialize_keras_object(model(8)).built
+    # Code is not limited (Keras has no limit).
+    inputs = kiln.Input((bound + 1, 1))
+    kiln.layers.SimpleRNN(2, unroll=True)(inputs)

@@ -4,7 +4,7 @@ import pytest
 
 import kiln
 from kiln._src.saving.errors import InvalidFileError
-from kiln._src.saving.safety.graph_checks import check_graph
+from kiln._src.saving.safety.graph_checks import check_graph, replay_order
 from kiln._src.saving.saving_lib import serialize_model_config
 
 
@@ -152,3 +152,75 @@ def test_kiln_functional_configs_pass():
     h = inner(inner(shared(shared(x))))
     model = kiln.Model(x, [h, kiln.layers.Add()([h, shared(x)])])
     check_graph(json.loads(serialize_model_config(model)))
+
+
+def test_constant_only_call_is_refused():
+    config = chain()
+    config["layers"][2]["inbound_nodes"] = [{"args": [[1.0, 2.0]], "kwargs": {}}]
+    with pytest.raises(
+        InvalidFileError, match="'s2' call \\(node\\) 0 reads no tensor"
+    ):
+        check_graph(config)
+    config["layers"][2]["inbound_nodes"] = [{"args": [], "kwargs": {"inputs": 0.5}}]
+    with pytest.raises(InvalidFileError, match="reads no tensor"):
+        check_graph(config)
+    config["layers"][2]["inbound_nodes"] = [[]]  # a legacy node with no entries
+    with pytest.raises(InvalidFileError, match="reads no tensor"):
+        check_graph(config)
+    # A call on a tensor and constants is an ordinary call.
+    config["layers"][2]["inbound_nodes"] = [
+        {"args": [tensor("s")], "kwargs": {"training": False, "scale": 2.0}}
+    ]
+    check_graph(config)
+
+
+def test_call_off_the_path_to_the_outputs_is_refused():
+    config = chain()
+    config["layers"].append(entry("dangling", call(tensor("x"))))
+    with pytest.raises(InvalidFileError, match="'dangling' call \\(node\\) 0 does not"):
+        check_graph(config)
+    # A second, unused call of a used layer is refused the same way.
+    config = chain()
+    config["layers"][1]["inbound_nodes"].append(call(tensor("y")))
+    with pytest.raises(InvalidFileError, match="'s' call \\(node\\) 1 does not lead"):
+        check_graph(config)
+    # The twin: the same layer made an output.
+    config["output_layers"] = [["y", 0, 0], ["s", 1, 0]]
+    check_graph(config)
+
+
+def test_layer_without_calls_must_be_an_input():
+    config = chain()
+    config["layers"].append(entry("idle"))
+    with pytest.raises(InvalidFileError, match="'idle' has no calls"):
+        check_graph(config)
+    # An unused input is fine.
+    config["layers"][-1] = entry("idle", class_name="InputLayer")
+    config["input_layers"] = [["x", 0, 0], ["idle", 0, 0]]
+    check_graph(config)
+
+
+def test_replay_order_is_topological_whatever_the_listing():
+    config = chain()
+    config["layers"].reverse()
+    assert replay_order(config, "test") == [("s", 0), ("s2", 0), ("y", 0)]
+    config = chain()
+    config["layers"][1]["inbound_nodes"].append(call(tensor("s", 0)))
+    config["output_layers"] = [["y", 0, 0], ["s", 1, 0]]
+    order = replay_order(config, "test")
+    assert order.index(("s", 0)) < order.index(("s", 1))
+    assert sorted(order) == [("s", 0), ("s", 1), ("s2", 0), ("y", 0)]
+
+
+def test_backward_listed_dangling_layers_are_refused_quickly():
+    # 20,000 layers listed backwards, none leading to the output: refused in
+    # one linear pass (the old replay swept the list once per layer).
+    layers = [entry(f"l{i}", call(tensor(f"l{i - 1}"))) for i in range(20_000, 0, -1)]
+    layers.append(entry("l0", class_name="InputLayer"))
+    config = graph(layers, ("l0", 0, 0), ("l0", 0, 0))
+    with pytest.raises(InvalidFileError, match="does not lead"):
+        check_graph(config)
+    # The twin, wired to the output, passes, and replays front to back.
+    config["output_layers"] = ["l20000", 0, 0]
+    check_graph(config)
+    assert replay_order(config, "test")[:2] == [("l1", 0), ("l2", 0)]
