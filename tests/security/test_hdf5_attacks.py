@@ -173,7 +173,7 @@ def test_external_storage_is_refused_and_secret_never_read(attempt, secrets):
 
 
 def test_same_shape_in_file_storage_loads_without_the_secret(attempt):
-    model = attempt(_replace("layers/dense/vars/0", shape=(3, 2), dtype="f4"))
+    model = attempt(_replace("layers/dense/vars/0", data=np.zeros((3, 2), "f4")))
     _assert_secret_absent(model)
 
 
@@ -338,3 +338,99 @@ def test_vlen_attribute_bomb_on_bfloat16_is_never_read(tmp_path):
     )
     grown = int(result.stdout.split()[-1])
     assert grown < 16 << 20, f"peak memory grew by {grown} bytes"
+
+
+# -- bytes the file does not hold (storage never written) --
+
+
+@pytest.mark.parametrize(
+    "create, message",
+    [
+        ({}, "declares 24 bytes but its storage holds 0"),
+        ({"chunks": (1, 2)}, "has 0 of its 3 chunks written"),
+        ({"fillvalue": 1.0}, "declares 24 bytes but its storage holds 0"),
+    ],
+    ids=["contiguous", "chunked", "fill-value"],
+)
+def test_unallocated_dataset_is_refused(attempt, create, message):
+    # The kernel's shape and dtype, but no bytes: libhdf5 would hand back
+    # its fill value, and a reader that trusted the declared size would
+    # allocate it whatever the file holds.
+    edit = _replace("layers/dense/vars/0", shape=(3, 2), dtype="f4", **create)
+    with pytest.raises(InvalidFileError, match="'layers/dense/vars/0' " + message):
+        attempt(edit)
+
+
+@pytest.mark.parametrize("chunks", [None, (1, 2)], ids=["contiguous", "chunked"])
+def test_dataset_written_after_creation_loads(attempt, chunks):
+    def edit(h5):
+        data = h5["layers/dense/vars/0"][()]
+        del h5["layers/dense/vars/0"]
+        dataset = h5.create_dataset(
+            "layers/dense/vars/0", shape=(3, 2), dtype="f4", chunks=chunks
+        )
+        dataset[...] = data
+
+    model = attempt(edit)
+    assert model.get_layer("dense").kernel.shape == (3, 2)
+
+
+@pytest.mark.slow
+def test_open_weights_read_of_unallocated_storage_allocates_nothing(tmp_path):
+    """A 3 GiB dataset (under the 4 GiB shape-bomb threshold) that stores no
+    bytes, in a file of a few KB: `open_weights(...).read` refuses it before
+    allocating, under a 2 GiB address-space limit; a small honest dataset in
+    the same kind of file is read (the twin)."""
+    from isolated import run_calls
+
+    calls = {}
+    for label, create in [
+        ("bomb", {"shape": (3 << 28,), "dtype": "f4"}),
+        ("bomb-chunked", {"shape": (3 << 28,), "dtype": "f4", "chunks": (1 << 18,)}),
+        ("twin", {"data": np.ones((3, 2), "f4")}),
+    ]:
+        path = tmp_path / f"{label}.weights.h5"
+        with h5py.File(path, "w") as h5:
+            h5.create_dataset("layers/d/vars/0", **create)
+        calls[label] = (
+            "from kiln._src.saving.weights_file import open_weights\n"
+            f"with open_weights({str(path)!r}) as weights:\n"
+            "    result = weights.read('layers/d/vars/0').shape\n"
+        )
+    outcomes = run_calls(calls, timeout_s=120, memory_limit=2 * 2**30)
+    for label in ("bomb", "bomb-chunked"):
+        assert outcomes[label].invalid_file_error, (label, str(outcomes[label]))
+        assert "more than the whole file holds" in outcomes[label].message
+    assert outcomes["twin"].result == "(3, 2)", str(outcomes["twin"])
+
+
+# -- sharded weights: a link in a shard --
+
+
+@pytest.fixture
+def sharded(tmp_path):
+    directory = tmp_path / "index"
+    directory.mkdir()
+    path = directory / "m.weights.json"
+    _model().save_weights(str(path), max_shard_size=30 / 1024**3)
+    return path
+
+
+@pytest.mark.parametrize("at", ["layers/dense/vars", "layers/dense/vars/0"])
+def test_external_link_in_a_shard_is_refused(sharded, secrets, at):
+    _, other = secrets
+    shard = sharded.parent / "m_00000.weights.h5"
+    with h5py.File(shard, "a") as h5:
+        target = "/layers/dense/vars" + at[len("layers/dense/vars") :]
+        del h5[at]
+        h5[at] = h5py.ExternalLink(other, target)
+    model = _model()
+    before = [np.array(w) for w in model.get_weights()]
+    with pytest.raises(InvalidFileError, match=f"'{at}' is a ExternalLink"):
+        model.load_weights(str(sharded))
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, np.array(new))
+    _assert_secret_absent(model)
+    # The twin: the honest shards load.
+    _model().save_weights(str(sharded), max_shard_size=30 / 1024**3)
+    model.load_weights(str(sharded))
