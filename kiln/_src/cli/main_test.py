@@ -102,3 +102,41 @@ def test_inspect_reads_through_the_checked_readers(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "model directory" in result.stdout
     assert "layers/dense_1/vars/0  (2, 2)" in result.stdout
+
+
+def test_bad_files_exit_with_1_and_no_traceback(tmp_path, capsys):
+    # Each command, on each kind of file it cannot read: one line saying why,
+    # exit status 1, never an exception out of main() (a traceback).
+    import json
+    import zipfile
+
+    from kiln._src.cli.main import main
+
+    (tmp_path / "empty.keras").write_bytes(b"")
+    (tmp_path / "junk.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
+    (tmp_path / "junk.weights.json").write_text('{"weight_map": 3}')
+    with zipfile.ZipFile(tmp_path / "junk-config.keras", "w") as archive:
+        archive.writestr("metadata.json", "{}")
+        archive.writestr("config.json", json.dumps({"class_name": 3, "config": []}))
+        archive.writestr("model.weights.h5", b"")
+    (tmp_path / "no_config_dir").mkdir()
+    paths = [
+        "empty.keras",
+        "junk.weights.h5",
+        "junk.weights.json",
+        "junk-config.keras",
+        "no_config_dir",
+        "missing.keras",
+    ]
+    for name in paths:
+        for command in (["inspect"], ["verify"], ["verify", "--build"]):
+            code = main([*command, str(tmp_path / name)])
+            captured = capsys.readouterr()
+            output = captured.out + captured.err
+            # inspect describes what it can of an empty model directory.
+            allowed = (
+                (0, 1) if name == "no_config_dir" and command == ["inspect"] else (1,)
+            )
+            assert code in allowed, (command, name, output)
+            assert "internal error" not in output, (command, name, output)
+            assert "cannot read" in output or "FAIL" in output or code == 0
