@@ -89,17 +89,6 @@ def test_symlink_inside_assets_is_refused(model_directory, expect_rejected):
     expect_rejected(str(path), "'assets/vocab.txt'.*symbolic link")
 
 
-@pytest.mark.parametrize("member", ["config.json", "model.weights.h5"])
-def test_fifo_member_is_refused_without_blocking(
-    model_directory, expect_rejected, member
-):
-    # Opening a FIFO for reading would block until a writer comes.
-    path, _ = model_directory
-    os.remove(path / member)
-    os.mkfifo(path / member)
-    expect_rejected(str(path), f"'{member}'.*FIFO")
-
-
 def test_hard_linked_member_is_refused(model_directory, expect_rejected):
     path, secret = model_directory
     os.remove(path / "metadata.json")
@@ -136,3 +125,120 @@ def test_load_weights_from_a_directory_follows_the_same_rules(model_directory):
         model.load_weights(str(path))
     for old, new in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(old, np.array(new))
+
+
+# -- FIFOs anywhere a file is read: refused, never waited on --
+
+
+@pytest.mark.slow
+def test_fifos_are_refused_without_blocking(tmp_path):
+    """A FIFO as the model path, as the weights path, as a shard, as the
+    index and as a directory member: each entry point refuses it with
+    `InvalidFileError` at once (opening one for reading would block until a
+    writer comes, forever). Run in a child under a timeout so that a
+    regression fails instead of hanging the suite; the honest files are the
+    twins, in the same child."""
+    from isolated import run_calls
+
+    model = kiln.Sequential([kiln.Input((3,)), kiln.layers.Dense(2, name="dense")])
+    honest = tmp_path / "honest.keras"
+    model.save(str(honest))
+    model.save_weights(str(tmp_path / "honest.weights.h5"))
+    (tmp_path / "honest-dir").mkdir()
+    model.save(str(tmp_path / "honest-dir" / "m"), zipped=False)
+    for name in ("sharded", "honest-sharded"):
+        (tmp_path / name).mkdir()
+        model.save_weights(
+            str(tmp_path / name / "s.weights.json"), max_shard_size=30 / 1024**3
+        )
+    os.remove(tmp_path / "sharded" / "s_00001.weights.h5")
+    os.mkfifo(tmp_path / "sharded" / "s_00001.weights.h5")
+    for member in ("config.json", "model.weights.h5"):
+        directory = tmp_path / f"fifo-{member.split('.')[0]}"
+        model.save(str(directory), zipped=False)
+        os.remove(directory / member)
+        os.mkfifo(directory / member)
+    for name in ("fifo.keras", "fifo.weights.h5", "fifo.weights.json"):
+        os.mkfifo(tmp_path / name)
+
+    load = "import kiln; kiln.saving.load_model({!r}); result = 'loaded'"
+    into = (
+        "import kiln; m = kiln.saving.load_model(" + repr(str(honest)) + "); "
+        "m.load_weights({!r}); result = 'loaded'"
+    )
+    lazy = (
+        "import kiln\n"
+        "with kiln.saving.open_weights({!r}) as w:\n"
+        "    result = [w.read(i.path).shape for i in w.variables()]"
+    )
+    hostile = {
+        "model path": load.format(str(tmp_path / "fifo.keras")),
+        "weights path": into.format(str(tmp_path / "fifo.weights.h5")),
+        "index path": into.format(str(tmp_path / "fifo.weights.json")),
+        "shard": into.format(str(tmp_path / "sharded" / "s.weights.json")),
+        "directory config.json": load.format(str(tmp_path / "fifo-config")),
+        "directory weights": load.format(str(tmp_path / "fifo-model")),
+        "open_weights model": lazy.format(str(tmp_path / "fifo.keras")),
+        "open_weights weights": lazy.format(str(tmp_path / "fifo.weights.h5")),
+        "open_weights member": lazy.format(str(tmp_path / "fifo-model")),
+    }
+    twins = {
+        "twin model": load.format(str(honest)),
+        "twin weights": into.format(str(tmp_path / "honest.weights.h5")),
+        "twin shard": into.format(str(tmp_path / "honest-sharded" / "s.weights.json")),
+        "twin directory": load.format(str(tmp_path / "honest-dir" / "m")),
+        "twin open_weights": lazy.format(str(honest)),
+    }
+    outcomes = run_calls({**twins, **hostile}, timeout_s=240)
+    for label in twins:
+        assert outcomes[label].status == "returned", (label, str(outcomes[label]))
+    for label in hostile:
+        outcome = outcomes[label]
+        assert outcome.invalid_file_error, (label, str(outcome))
+        assert "FIFO" in outcome.message, (label, str(outcome))
+
+
+# -- shards follow the directory-member rules --
+
+
+@pytest.fixture
+def sharded(tmp_path):
+    (tmp_path / "index").mkdir()
+    path = tmp_path / "index" / "m.weights.json"
+    model = kiln.Sequential([kiln.Input((3,)), kiln.layers.Dense(2, name="dense")])
+    model.save_weights(str(path), max_shard_size=30 / 1024**3)
+    return path
+
+
+def _refused_into_a_model(path, match):
+    model = kiln.Sequential([kiln.Input((3,)), kiln.layers.Dense(2, name="dense")])
+    before = [np.array(w) for w in model.get_weights()]
+    with pytest.raises(InvalidFileError, match=match):
+        model.load_weights(str(path))
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, np.array(new))
+
+
+def test_shard_hard_linked_to_a_file_outside_is_refused(sharded, tmp_path):
+    # A hard link cannot be told from the file it links by its path alone:
+    # the shard would read whatever file elsewhere it was linked to.
+    outside = tmp_path / "secret.weights.h5"
+    shard = sharded.parent / "m_00000.weights.h5"
+    os.replace(shard, outside)
+    os.link(outside, shard)
+    _refused_into_a_model(sharded, "shard 'm_00000.weights.h5': it has 2 hard links")
+    # The twin: the same bytes, copied, load.
+    os.remove(shard)
+    shard.write_bytes(outside.read_bytes())
+    kiln.Sequential(
+        [kiln.Input((3,)), kiln.layers.Dense(2, name="dense")]
+    ).load_weights(str(sharded))
+
+
+@pytest.mark.parametrize("target", ["outside", "beside"])
+def test_shard_symlink_is_refused(sharded, tmp_path, target):
+    shard = sharded.parent / "m_00001.weights.h5"
+    moved = (tmp_path if target == "outside" else sharded.parent) / "real.h5"
+    os.replace(shard, moved)
+    os.symlink(moved, shard)
+    _refused_into_a_model(sharded, "shard 'm_00001.weights.h5': it is a symbolic link")
