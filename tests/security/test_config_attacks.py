@@ -490,3 +490,37 @@ def test_golden_keras_files_pass_the_checks():
             graph_checks.check_graph(config, name)
             checked += 1
     assert checked >= 4
+
+
+# -- the top level must be a model (class 6: never a dict or a function) --
+
+TOP_LEVELS = {
+    "no-envelope": {"layers": []},
+    "function": {"class_name": "function", "config": "relu"},
+    "function-as-class": {
+        "module": "keras.activations",
+        "class_name": "relu",
+        "config": {},
+    },
+    "no-config": {"class_name": "Sequential"},
+    "marker": {"class_name": "__numpy__", "config": {"value": [1], "dtype": "int32"}},
+    "a-layer": {
+        "module": "keras.layers",
+        "class_name": "Dense",
+        "config": {"units": 2, "name": "d"},
+        "registered_name": None,
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(TOP_LEVELS))
+def test_top_level_that_is_not_a_model_rejected(
+    honest_members, write_file, expect_rejected, case
+):
+    data = dict(
+        honest_members, **{"config.json": json.dumps(TOP_LEVELS[case]).encode()}
+    )
+    path = write_file(build_archive([(name, data[name]) for name in MEMBERS]))
+    expect_rejected(path, "model")
+    with pytest.raises(InvalidFileError):
+        kiln.models.model_from_json(json.dumps(TOP_LEVELS[case]))
