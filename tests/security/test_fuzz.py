@@ -1,7 +1,7 @@
 """A bounded run of the `.keras` fuzzer through every entry point: each
 mutated file loads (a Model) or raises `InvalidFileError`; the CLI exits with
 0 or 1 and prints no traceback; nothing is written, no global config changes;
-``kiln verify --build`` agrees with `load_model` (see `fuzz_keras_files`)."""
+``kiln verify`` agrees with `load_model` (see `fuzz_keras_files`)."""
 
 from __future__ import annotations
 

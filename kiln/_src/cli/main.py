@@ -21,16 +21,27 @@ def main(argv: list[str] | None = None) -> int:
     inspect_parser.add_argument("file")
     verify_parser = commands.add_parser(
         "verify",
-        help="run every safety check of a load on a .keras or .weights.h5 file "
-        "(archive, JSON, fields, graph, HDF5 rules, checksum) without building "
-        "the model; exits with 1 when a check fails",
+        help="run load_model's checks on a .keras, .weights.h5 or .weights.json "
+        "file, in its order (archive, JSON, fields, graph, names, the rebuild "
+        "with lazy variables, memory budget, every variable against its "
+        "dataset, checksum) without assigning anything; exits with 1 exactly "
+        "when load_model would raise",
     )
     verify_parser.add_argument("file")
-    verify_parser.add_argument(
+    build = verify_parser.add_mutually_exclusive_group()
+    build.add_argument(
         "--build",
+        dest="build",
         action="store_true",
-        help="also build the model with lazy variables (nothing allocated) to "
-        "check the memory budget and each variable against its dataset",
+        default=True,
+        help="rebuild the model (the default; kept for older scripts)",
+    )
+    build.add_argument(
+        "--no-build",
+        dest="build",
+        action="store_false",
+        help="stop before the rebuild: faster, but a file that "
+        "passes can still fail to load",
     )
     args = parser.parse_args(argv)
     try:

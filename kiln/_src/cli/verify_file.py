@@ -4,19 +4,21 @@ order, and reports each one.
 Each check prints one line (``ok`` or ``FAIL``, its name, what it found); the
 command exits with 1 when any check fails. The checks are the functions
 `load_model` runs (`kiln/_src/saving/saving_lib.py`), called in the same
-order, so nothing is "verified" that a load would not check:
+order, so nothing is "verified" that a load would not check, and nothing a
+load refuses is passed:
 
-- ``kiln verify FILE`` runs the stages before the rebuild (container, the
-  config's parse, envelope, fields, graph and names), then lists the weights
-  through the checked reader of `open_weights` and checks the weights
-  member's CRC-32. No layer is built and no function the file names is
-  called. A FAIL means `load_model` would raise; "no problem found" means
-  only that these checks passed (the rebuild can still fail).
-- ``kiln verify --build FILE`` runs every stage of `load_model`: the rebuild
-  (as safe as a safe-mode load, which calls no function a file names on
-  file-chosen data), the memory budget, each variable's dataset checked and
-  read, and the CRC-32 before anything would be assigned. The rebuilt model
-  is thrown away: no variable is assigned, and its verdict is `load_model`'s.
+- ``kiln verify FILE`` runs every stage of `load_model`: the container, the
+  config's parse, envelope, fields, graph and names, the rebuild with lazy
+  variables (as safe as a safe-mode load: no function a file names is called
+  on file-chosen data, nothing is allocated), the memory budget, each
+  variable's dataset checked and read, and the CRC-32 before anything would
+  be assigned. The rebuilt model is thrown away: no variable is assigned. It
+  exits with 1 exactly when `load_model(FILE)` would raise. (``--build``,
+  which used to turn on the rebuild, is still accepted.)
+- ``kiln verify --no-build FILE`` stops before the rebuild: the container and
+  config checks, then the weights listed through the checked reader of
+  `open_weights` and the CRC-32. Faster, but a file that passes
+  can still fail to load (a FAIL still means that `load_model` would raise).
 
 A file is never written, and global configuration is never changed.
 """
@@ -66,10 +68,11 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def verify(path: str, build: bool = False) -> list[Finding]:
+def verify(path: str, build: bool = True) -> list[Finding]:
     """Checks `path` (a `.keras` file, a ``zipped=False`` directory, a
     `.weights.h5` file or a sharded `.weights.json` index) and returns one
-    finding per check, in the loader's order."""
+    finding per check, in the loader's order; `build=False` stops a model's
+    checks before the rebuild (``--no-build``)."""
     findings: list[Finding] = []
     try:
         if file_io.isdir(path) or path.endswith(".keras"):
@@ -283,8 +286,9 @@ def report(path: str, build: bool, out: IO[str]) -> int:
         print(f"{path}: no problem found", file=out)
     else:
         print(
-            f"{path}: no problem found before the rebuild (run with --build to "
-            "also rebuild the model and check every variable, as load_model does)",
+            f"{path}: no problem found before the rebuild (run without "
+            "--no-build to also rebuild the model and check every variable, as "
+            "load_model does)",
             file=out,
         )
     return 0

@@ -47,16 +47,18 @@ def _statuses(findings):
 
 
 @pytest.mark.parametrize("name", ["m.keras", "m_dir", "m.weights.h5"])
-def test_honest_files_pass_every_check(saved, name):
-    findings = verify(str(saved / name), build=True)
+@pytest.mark.parametrize("build", [True, False])
+def test_honest_files_pass_every_check(saved, name, build):
+    findings = verify(str(saved / name), build=build)
     assert findings and all(status == "ok" for status, _, _ in findings), findings
 
 
 def test_build_runs_the_loaders_stages_in_its_order(saved):
     checks = [name for _, name, _ in verify(str(saved / "m.keras"), build=True)]
     assert checks == ["container", "config", "build", "budget", "variables", "checksum"]
-    plain = [name for _, name, _ in verify(str(saved / "m.keras"))]
-    assert plain == ["container", "config", "weights", "checksum"]
+    assert [name for _, name, _ in verify(str(saved / "m.keras"))] == checks
+    quick = [name for _, name, _ in verify(str(saved / "m.keras"), build=False)]
+    assert quick == ["container", "config", "weights", "checksum"]
 
 
 def test_a_bad_field_fails_the_config_check(saved, tmp_path):
@@ -251,7 +253,7 @@ def test_the_command_on_a_gadget_file_fails_without_a_traceback(tmp_path):
     path = _lambda_file(tmp_path, "gadget.keras", function, arguments, node_kwargs)
     before = sorted(os.listdir(tmp_path))
     kiln_command = os.path.join(os.path.dirname(sys.executable), "kiln")
-    for flags in (["--build"], []):
+    for flags in (["--build"], [], ["--no-build"]):
         result = subprocess.run(
             [kiln_command, "verify", *flags, path],
             capture_output=True,
@@ -308,3 +310,24 @@ def test_a_sharded_index_verifies_through_the_checked_readers(saved, tmp_path):
     assert all(status == "ok" for status, _, _ in findings), findings
     index.write_text('{"weight_map": {"/vars": "../s_00000.weights.h5"}}')
     assert verify(str(index))[-1][:2] == ("FAIL", "index")
+
+
+def test_no_build_stops_before_the_rebuild_and_never_passes_a_refused_file(
+    saved, tmp_path
+):
+    # The budget bomb needs the rebuild to be seen: --no-build passes it (and
+    # says the rebuild was skipped); the default verdict is load_model's.
+    members = _members(saved / "m.keras")
+    config = json.loads(members["config.json"])
+    config["config"]["layers"][0]["config"]["batch_shape"] = [None, 60000]
+    config["config"]["layers"][1]["config"]["units"] = 60000
+    config["config"]["layers"][1]["build_config"]["input_shape"] = [None, 60000]
+    config["config"]["layers"][2]["build_config"]["input_shape"] = [None, 60000]
+    members["config.json"] = json.dumps(config).encode()
+    path = _write(tmp_path / "bomb.keras", members)
+    assert verify(path)[-1][:2] == ("FAIL", "budget")
+    quick = verify(path, build=False)
+    assert all(status == "ok" for status, _, _ in quick)
+    assert "build" not in {name for _, name, _ in quick}
+    with pytest.raises(kiln.saving.InvalidFileError, match="bytes"):
+        kiln.saving.load_model(path)
