@@ -71,3 +71,60 @@ def test_get_layer_by_name_and_index():
         model.get_layer("nope")
     with pytest.raises(ValueError, match="only has 2 layers"):
         model.get_layer(index=5)
+
+
+def _lambda_graph_config():
+    x = keras.Input((3,), name="x")
+    y = keras.layers.Lambda(keras.activations.relu, name="lam")(x)
+    return keras.Model(x, y, name="m").get_config()
+
+
+def test_from_config_refuses_constant_only_calls_before_building(monkeypatch):
+    # Defence in depth: Functional.from_config runs the graph check itself,
+    # for configs that reach it without load_model's checks.
+    from kiln._src.saving.errors import InvalidFileError
+
+    config = _lambda_graph_config()
+    lam = next(entry for entry in config["layers"] if entry["name"] == "lam")
+    lam["inbound_nodes"] = [{"args": [[1.0, 2.0]], "kwargs": {}}]
+    built = []
+    monkeypatch.setattr(
+        keras.layers.Lambda,
+        "from_config",
+        classmethod(lambda cls, c: built.append(c) or cls(keras.activations.relu)),
+    )
+    with pytest.raises(
+        InvalidFileError, match="'lam' call \\(node\\) 0 reads no tensor"
+    ):
+        keras.Model.from_config(config)
+    assert built == []  # refused before any layer was built
+
+
+def test_from_config_refuses_calls_that_lead_to_no_output():
+    from kiln._src.saving.errors import InvalidFileError
+
+    config = _lambda_graph_config()
+    lam = next(entry for entry in config["layers"] if entry["name"] == "lam")
+    config["layers"].append(
+        {**lam, "name": "extra", "config": dict(lam["config"], name="extra")}
+    )
+    with pytest.raises(
+        InvalidFileError, match="'extra' call \\(node\\) 0 does not lead"
+    ):
+        keras.Model.from_config(config)
+
+
+def test_from_config_replays_a_backward_listing_once_per_call():
+    x = keras.Input((2,), name="x")
+    h = x
+    for index in range(50):
+        h = keras.layers.Activation("relu", name=f"a{index}")(h)
+    shared = keras.layers.Dense(2, name="shared")
+    out = keras.layers.Add(name="add")([shared(h), shared(shared(h))])
+    config = keras.Model(x, out, name="m").get_config()
+    config["layers"].reverse()
+    rebuilt = keras.Model.from_config(config)
+    assert [layer.name for layer in rebuilt.layers] == [
+        layer["name"] for layer in reversed(config["layers"])
+    ]
+    assert len(rebuilt.get_layer("shared")._inbound_nodes) == 3

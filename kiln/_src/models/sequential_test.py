@@ -45,3 +45,26 @@ def test_add_and_pop():
 def test_pop_empty_raises():
     with pytest.raises(TypeError, match="no layers"):
         keras.Sequential().pop()
+
+
+def test_layer_names_kept_with_the_stack():
+    # `add` checks names against a set kept with the layer list (O(1) per
+    # add: a file chooses how many layers there are).
+    model = keras.Sequential([keras.layers.Dense(2, name="a")])
+    model.add(keras.layers.Dense(2, name="b"))
+    with pytest.raises(ValueError, match='Name "b" is already'):
+        model.add(keras.layers.Dense(2, name="b"))
+    model.pop()
+    model.add(keras.layers.Dense(2, name="b"))  # free again after pop
+    model.build((None, 3))
+    assert model._layer_names == {layer.name for layer in model._layers_list}
+    assert [layer.name for layer in model.layers] == ["a", "b"]
+
+
+def test_many_layers_from_config():
+    model = keras.Sequential(
+        [keras.Input((2,))] + [keras.layers.Activation("relu") for _ in range(3000)]
+    )
+    rebuilt = keras.Sequential.from_config(model.get_config())
+    assert len(rebuilt.layers) == 3000
+    assert rebuilt.built
