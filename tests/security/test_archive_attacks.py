@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import stat
 import struct
 import tracemalloc
@@ -20,6 +21,7 @@ from security_zip_forge import (
     honest_list,
     patch_central,
     python_zip64,
+    read_members,
     zip64_extra,
 )
 
@@ -606,3 +608,196 @@ def test_unicode_path_extra_naming_another_file_rejected(
         honest_members, "config.json", central_extra=unicode_path(b"config.json")
     )
     expect_loads(write_file(twin))
+
+
+# -- DEFLATE read backwards (a time bomb) ----------------------------------------------
+#
+# zipfile's member reader re-inflates from the member's first byte on every
+# backward seek. An HDF5 weights member whose datasets were written last to
+# first, then DEFLATED, makes every read seek backwards: 200 layers (a 4 MB
+# file) took 16 s to read through zipfile, 800 layers about four minutes.
+# kiln inflates a member once, forward, so the backward file costs what the
+# forward one does.
+
+_BACKWARD_LAYERS = 200
+_TIMED_LOADS = """
+import contextlib, io, json, sys, time
+import kiln, kiln.saving
+from kiln._src.cli.main import main
+
+def load_model(path):
+    kiln.saving.load_model(path)
+
+def open_weights(path):
+    with kiln.saving.open_weights(path) as weights:
+        for info in weights.variables():
+            weights.read(info.path)
+
+def cli(command):
+    def run(path):
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            code = main([command, path])
+        assert code == 0, out.getvalue()[-2000:]
+    return run
+
+times = {}
+for name, load in [("load_model", load_model), ("open_weights", open_weights),
+                   ("inspect", cli("inspect")), ("verify", cli("verify"))]:
+    for kind, path in [("forward", sys.argv[1]), ("backward", sys.argv[2])]:
+        start = time.perf_counter()
+        load(path)
+        times[f"{name} {kind}"] = time.perf_counter() - start
+print(json.dumps(times))
+"""
+
+
+def _backward_deflated(source: str, target: str) -> None:
+    """`source`'s members, DEFLATED, with the weights member rewritten so its
+    datasets are stored last to first (reads then go backwards)."""
+    import h5py
+
+    members = read_members(source)
+    with h5py.File(io.BytesIO(members["model.weights.h5"]), "r") as h5:
+        paths: list[str] = []
+        h5.visititems(lambda n, o: paths.append(n) if hasattr(o, "dtype") else None)
+        buffer = io.BytesIO()
+        with h5py.File(buffer, "w") as out:
+            for key, value in h5.attrs.items():
+                out.attrs[key] = value
+            for path in sorted(paths, reverse=True):
+                out.create_dataset(path, data=h5[path][()])
+    members["model.weights.h5"] = buffer.getvalue()
+    with open(target, "wb") as file:
+        file.write(build_archive(honest_list(members), zipfile.ZIP_DEFLATED))
+
+
+@pytest.mark.slow
+def test_backward_deflated_weights_load_in_linear_time(tmp_path):
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    import kiln
+
+    units = 128
+    model = kiln.Sequential(
+        [kiln.Input((units,))]
+        + [kiln.layers.Dense(units) for _ in range(_BACKWARD_LAYERS)]
+    )
+    generator = np.random.default_rng(0)
+    for layer in model.layers:  # compressible values, as trained weights are
+        kernel = generator.standard_normal(layer.kernel.shape).round(1)
+        layer.kernel.assign(kernel.astype("float32"))
+    forward = str(tmp_path / "forward.keras")
+    backward = str(tmp_path / "backward.keras")
+    model.save(forward)
+    _backward_deflated(forward, backward)
+    with zipfile.ZipFile(backward) as archive:
+        info = archive.getinfo("model.weights.h5")
+        assert info.compress_type == zipfile.ZIP_DEFLATED
+        assert info.compress_size < info.file_size / 2
+    # The loaded weights are the saved ones.
+    loaded = kiln.saving.load_model(backward)
+    for saved, read in zip(model.weights, loaded.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(saved), np.asarray(read))
+    result = subprocess.run(
+        [sys.executable, "-c", _TIMED_LOADS, forward, backward],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    times = json.loads(result.stdout.strip().splitlines()[-1])
+    for entry in ("load_model", "open_weights", "inspect", "verify"):
+        honest, bomb = times[f"{entry} forward"], times[f"{entry} backward"]
+        # zipfile's reader took 16 s for this file (30x the forward load).
+        assert bomb < 3 * honest + 2.0, times
+
+
+@pytest.mark.slow
+def test_keras_archive_deflated_loads(tmp_path):
+    # The benign twin from real Keras: its archive (STORED, as Keras 3.15.1
+    # writes it with `zipfile.ZipFile(fileobj, "w")`) re-zipped DEFLATED, as
+    # zip tools do, loads with the same predictions.
+    import os
+
+    import numpy as np
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
+    import kiln
+
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(2)]
+    )
+    path = str(tmp_path / "keras.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}
+    deflated = str(tmp_path / "deflated.keras")
+    with open(deflated, "wb") as file:
+        file.write(
+            build_archive(list(read_members(path).items()), zipfile.ZIP_DEFLATED)
+        )
+    x = np.linspace(-1, 1, 12, dtype="float32").reshape(3, 4)
+    loaded = kiln.saving.load_model(deflated)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), rtol=1e-6)
+
+
+# -- DEFLATE streams that lie ----------------------------------------------------------
+
+
+def _with_stream(honest_members, name: str, stream: bytes, size: int, crc: int):
+    """`name` DEFLATED with `stream` as its stored bytes, declaring `size`
+    bytes of CRC-32 `crc` in both headers."""
+    members = honest_forged(honest_members)
+    index = MEMBERS.index(name)
+    forged = Forged(name, honest_members[name], deflate=True)
+    forged.stored, forged.raw, forged.crc = stream, b"\0" * size, crc
+    members[index] = forged
+    return forge(members)
+
+
+def _deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    "make, rule",
+    [
+        # The stream inflates to more than declared: stopped at the first
+        # byte past the declared size.
+        (lambda c: (_deflate(c + b" " * 5000), len(c), zlib.crc32(c)), "more than"),
+        (lambda c: (_deflate(c)[:-8], len(c), zlib.crc32(c)), "ends early"),
+        (lambda c: (_deflate(c) + b"junk", len(c), zlib.crc32(c)), "ends before"),
+        (lambda c: (_deflate(c), len(c), zlib.crc32(c) ^ 1), "Bad CRC-32"),
+        (lambda c: (b"\xff" * 64, len(c), zlib.crc32(c)), "damaged"),
+    ],
+    ids=["longer", "truncated", "trailing", "crc", "garbage"],
+)
+def test_lying_deflate_stream_rejected(
+    honest_members, write_file, expect_rejected, make, rule
+):
+    config = honest_members["config.json"]
+    stream, size, crc = make(config)
+    data = _with_stream(honest_members, "config.json", stream, size, crc)
+    expect_rejected(write_file(data), f"config.json.*{rule}")
+
+
+def test_deflated_weights_memory_bomb_rejected(
+    honest_members, write_file, expect_rejected
+):
+    # 256 MiB of zeros in 256 KB: under DEFLATE's 1100:1 but, inflated into
+    # memory, 1000 times what the file holds.
+    size = 256 * 2**20
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = compressor.compress(bytes(2**20)) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    stream = chunk * 256 + b"\x03\x00"  # 256 copies, then an empty final block
+    crc = 0
+    for _ in range(256):
+        crc = zlib.crc32(bytes(2**20), crc)
+    data = _with_stream(honest_members, "model.weights.h5", stream, size, crc)
+    expect_rejected(write_file(data), "may declare at most 32 times its stored")

@@ -34,6 +34,12 @@ MAX_WEIGHTS_BYTES = 16 * GiB
 MAX_ASSETS_BYTES = 1 * GiB  # all `assets/...` members together
 # DEFLATE cannot expand more than ~1032:1; a higher declared ratio is a lie.
 MAX_DEFLATE_RATIO = 1100
+# A DEFLATED weights member is inflated into memory before HDF5 reads it, so
+# what it may declare is bounded by what it stores: trained weights deflate
+# about 1.1:1 and even heavily pruned ones far below 32:1, while zeros (a
+# memory bomb) deflate 1000:1. Keras and kiln store the weights uncompressed.
+MAX_DEFLATED_WEIGHTS_RATIO = 32
+MAX_DEFLATED_WEIGHTS_FLOOR = 64 * MiB
 # The central directory is read whole: bound it before reading it.
 MAX_DIRECTORY_BYTES = MAX_MEMBERS * (46 + MAX_NAME_BYTES + 64)
 # Keras and kiln write no archive comment; other tools write short ones.
@@ -233,4 +239,19 @@ def _check_method_and_sizes(
                 f"{info.compress_size} compressed bytes, a ratio over the "
                 f"{MAX_DEFLATE_RATIO}:1 that DEFLATE can reach (a "
                 "decompression bomb or a lying size).",
+            )
+        allowed = max(
+            MAX_DEFLATED_WEIGHTS_FLOOR, info.compress_size * MAX_DEFLATED_WEIGHTS_RATIO
+        )
+        if name == WEIGHTS_MEMBER and info.file_size > allowed:
+            raise _fail(
+                path,
+                name,
+                f"it declares {info.file_size} bytes from {info.compress_size} "
+                "DEFLATE-compressed bytes; a compressed weights member is "
+                "inflated into memory, so it may declare at most "
+                f"{MAX_DEFLATED_WEIGHTS_RATIO} times its stored bytes (or "
+                f"{MAX_DEFLATED_WEIGHTS_FLOOR} bytes). If the file is genuine, "
+                "store the weights uncompressed (save it again with Keras or "
+                "kiln, or zip it with `zip -0`).",
             )
