@@ -16,6 +16,7 @@ from security_zip_forge import MEMBERS
 
 import kiln
 import kiln.saving
+from kiln._src.cli.verify_file import verify
 from kiln._src.saving import object_registration
 from kiln._src.saving.errors import InvalidFileError
 
@@ -91,6 +92,10 @@ def expect_rejected(tmp_path):
         with pytest.raises(InvalidFileError, match=match):
             kiln.saving.load_model(path)
         state.assert_unchanged()
+        # `kiln verify` fails every file the load refuses, changing nothing.
+        findings = verify(path)
+        assert any(status == "FAIL" for status, _, _ in findings), findings
+        state.assert_unchanged()
 
     return check
 
@@ -98,6 +103,9 @@ def expect_rejected(tmp_path):
 @pytest.fixture
 def expect_loads():
     def check(path: str) -> None:
+        # `kiln verify` passes every file the load accepts.
+        findings = verify(path)
+        assert all(status == "ok" for status, _, _ in findings), findings
         model = kiln.saving.load_model(path)
         output = model(np.ones((1, 3), "float32"))
         assert tuple(output.shape) == (1, 2)
