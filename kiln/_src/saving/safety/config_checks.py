@@ -238,6 +238,21 @@ def _dtype(value: Any) -> None:
         )
 
 
+def _split_sections(value: Any) -> None:
+    """An ops `Split`'s sections (Keras keeps them in the op's config; kiln
+    in the node, where `graph_checks` bounds them the same way)."""
+    from kiln._src.saving.safety.graph_checks import MAX_SPLIT_SECTIONS
+
+    if isinstance(value, list) and all(_is_int(v) for v in value):
+        return
+    if not _is_int(value) or not 1 <= value <= MAX_SPLIT_SECTIONS:
+        raise _Bad(
+            f"a number of sections in [1, {MAX_SPLIT_SECTIONS}] (each section is "
+            "traced while the model is rebuilt) or a list of split points",
+            value,
+        )
+
+
 FIELD_KINDS: dict[str, Callable[[Any], None]] = {
     **dict.fromkeys(
         [
@@ -300,6 +315,7 @@ FIELD_KINDS: dict[str, Callable[[Any], None]] = {
     ),
     "data_format": _data_format,
     "dtype": _dtype,
+    "indices_or_sections": _split_sections,
 }
 
 

@@ -344,3 +344,17 @@ def test_unroll_bound_enforced_when_built_from_a_file():
     # Code is not limited (Keras has no limit).
     inputs = kiln.Input((bound + 1, 1))
     kiln.layers.SimpleRNN(2, unroll=True)(inputs)
+
+
+def test_split_sections_field_bounded():
+    def split(value):
+        return {
+            "module": "keras.src.ops.numpy",
+            "class_name": "Split",
+            "config": {"name": "s", "indices_or_sections": value, "axis": 1},
+        }
+
+    check_config(split(2))
+    check_config(split([1, 4]))
+    with pytest.raises(InvalidFileError, match="'indices_or_sections' must be"):
+        check_config(split(10**9))

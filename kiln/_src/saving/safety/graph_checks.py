@@ -18,6 +18,8 @@ graph kiln can replay:
 - every call reads at least one tensor of the graph: rebuilding a model
   never runs a layer (or the function of a `Lambda`) on constants chosen by
   the file, eagerly; Keras only writes calls on tensors;
+- an ops ``Split`` call makes at most `MAX_SPLIT_SECTIONS` sections (each
+  is traced);
 - every call is reachable from ``output_layers`` (through the tensors the
   calls read), and every layer without calls is one of ``input_layers``
   (an input may be unused): Keras writes only the part of the graph that
@@ -46,6 +48,9 @@ from kiln._src.saving.errors import InvalidFileError
 MAX_LAYERS = 100_000
 MAX_NODES = 1_000_000
 MAX_TENSOR_INDEX = 100_000
+# An ops node `Split` traces one output per section: a file-chosen count
+# would set the time a rebuild takes (Keras models split into a few pieces).
+MAX_SPLIT_SECTIONS = 1_000
 
 
 def _is_int(value: Any) -> bool:
@@ -74,6 +79,7 @@ class _Graph:
         self.model = config.get("name")
         self.calls: dict[str, int] = {}  # layer name -> number of calls
         self.is_model: dict[str, bool] = {}
+        self.is_split: dict[str, bool] = {}
         self.nodes: dict[str, list[Any]] = {}
 
     def fail(self, message: str) -> None:
@@ -221,6 +227,9 @@ def replay_order(config: dict[str, Any], where: str) -> list[tuple[str, int]]:
         graph.is_model[name] = isinstance(entry.get("config"), dict) and isinstance(
             entry["config"].get("layers"), list
         )
+        graph.is_split[name] = entry.get("class_name") == "Split" and str(
+            entry.get("module")
+        ).startswith("keras.src.ops")
 
     # Kahn sort over calls (layer name, call index from 0). `reads` holds the
     # data edges only (for reachability); `waiting` also counts the edge to
@@ -241,6 +250,8 @@ def replay_order(config: dict[str, Any], where: str) -> list[tuple[str, int]]:
                 needs = [graph.reference(item, context, from_1=True) for item in node]
             else:
                 graph.fail(f"{context} is {_show(node)}; expected an object.")
+            if graph.is_split[name]:
+                _check_split(graph, node, context)
             if not needs:
                 graph.fail(
                     f"{context} reads no tensor of the graph (its arguments are "
@@ -274,6 +285,25 @@ def replay_order(config: dict[str, Any], where: str) -> list[tuple[str, int]]:
     outputs = _structure_references(config["output_layers"], graph, "output_layers")
     _check_reachable(graph, reads, inputs, outputs)
     return [call for call in order if graph.nodes[call[0]]]
+
+
+def _check_split(graph: _Graph, node: Any, context: str) -> None:
+    """An ops `Split` node splits into at most `MAX_SPLIT_SECTIONS` pieces (a
+    list of split points is bounded by the file's size already)."""
+    if not isinstance(node, dict):
+        return
+    args, kwargs = node.get("args"), node.get("kwargs")
+    sections = None
+    if isinstance(args, list) and len(args) > 1:
+        sections = args[1]
+    elif isinstance(kwargs, dict):
+        sections = kwargs.get("indices_or_sections")
+    if _is_int(sections) and sections > MAX_SPLIT_SECTIONS:
+        graph.fail(
+            f"{context} splits a tensor into {sections} sections; at most "
+            f"{MAX_SPLIT_SECTIONS} are allowed (each section is traced while the "
+            "model is rebuilt, so the count sets how long loading takes)."
+        )
 
 
 def _check_reachable(

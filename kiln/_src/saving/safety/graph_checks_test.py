@@ -4,6 +4,7 @@ import pytest
 
 import kiln
 from kiln._src.saving.errors import InvalidFileError
+from kiln._src.saving.safety import graph_checks
 from kiln._src.saving.safety.graph_checks import check_graph, replay_order
 from kiln._src.saving.saving_lib import serialize_model_config
 
@@ -224,3 +225,18 @@ def test_backward_listed_dangling_layers_are_refused_quickly():
     config["output_layers"] = ["l20000", 0, 0]
     check_graph(config)
     assert replay_order(config, "test")[:2] == [("l1", 0), ("l2", 0)]
+
+
+def test_split_sections_bounded():
+    def split_graph(args, kwargs):
+        node = {"args": [tensor("x"), *args], "kwargs": kwargs}
+        layer = entry("sp", node, class_name="Split")
+        layer["module"] = "keras.src.ops.numpy"
+        return graph([entry("x", class_name="InputLayer"), layer], outputs=("sp", 0, 0))
+
+    bound = graph_checks.MAX_SPLIT_SECTIONS
+    check_graph(split_graph([bound], {"axis": 1}))
+    check_graph(split_graph([[1, 5, 9]], {}))
+    for args, kwargs in [([bound + 1], {}), ([], {"indices_or_sections": 10**9})]:
+        with pytest.raises(InvalidFileError, match="sections; at most"):
+            check_graph(split_graph(args, kwargs))
