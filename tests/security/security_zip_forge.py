@@ -264,3 +264,61 @@ def to_zip64_end(data: bytes) -> bytes:
         "comment_length": 0,
     }
     return data[:at] + end_records(at, values, zip64=True)
+
+
+def decoy_archive(honest_members, fake_entries: int, locator_at_decoy: bool):
+    """The decoy attack: a real ZIP64 record (just before the locator, where
+    zipfile reads it) declares a huge directory; the locator points at a decoy
+    record hidden in an asset, which declares the 4 honest entries."""
+    members = honest_forged(honest_members) + [Forged("assets/decoy", bytes(56))]
+    honest = forge(members)
+    end = struct.unpack_from("<IHHHHIIH", honest, len(honest) - 22)
+    directory_offset, directory_size = end[6], end[5]
+    directory = honest[directory_offset : directory_offset + directory_size]
+    filler = Forged("assets/x", b"").central_record(0) * fake_entries
+    decoy_at = directory_offset - 56
+    decoy = end_records(0, {"count": 4, "directory_size": directory_size,
+                            "directory_offset": directory_offset,
+                            "comment_length": 0}, zip64=True)[:56]  # fmt: skip
+    body = honest[:decoy_at] + decoy + directory + filler
+    values = {
+        "count": 4 + fake_entries,
+        "directory_size": len(directory) + len(filler),
+        "directory_offset": directory_offset,
+        "comment_length": 0,
+    }
+    if locator_at_decoy:
+        values["record_offset"] = decoy_at
+    return body + end_records(len(body), values, zip64=True)
+
+
+def backward_deflated(source: str, target: str) -> None:
+    """`source`'s members, DEFLATED, with the weights member rewritten so its
+    datasets are stored last to first (reads then go backwards)."""
+    import h5py
+
+    members = read_members(source)
+    with h5py.File(io.BytesIO(members["model.weights.h5"]), "r") as h5:
+        paths: list[str] = []
+        h5.visititems(lambda n, o: paths.append(n) if hasattr(o, "dtype") else None)
+        buffer = io.BytesIO()
+        with h5py.File(buffer, "w") as out:
+            for key, value in h5.attrs.items():
+                out.attrs[key] = value
+            for path in sorted(paths, reverse=True):
+                out.create_dataset(path, data=h5[path][()])
+    members["model.weights.h5"] = buffer.getvalue()
+    with open(target, "wb") as file:
+        file.write(build_archive(honest_list(members), zipfile.ZIP_DEFLATED))
+
+
+def with_stream(honest_members, name: str, stream: bytes, size: int, crc: int):
+    """`name` DEFLATED with `stream` as its stored bytes, declaring `size`
+    bytes of CRC-32 `crc` in both headers."""
+    members = honest_forged(honest_members)
+    index = MEMBERS.index(name)
+    forged = Forged(name, honest_members[name], deflate=True)
+    forged.stored, forged.crc = stream, crc
+    forged.local["file_size"] = forged.central["file_size"] = size
+    members[index] = forged
+    return forge(members)

@@ -14,14 +14,16 @@ import pytest
 from security_zip_forge import (
     MEMBERS,
     Forged,
+    backward_deflated,
     build_archive,
-    end_records,
+    decoy_archive,
     forge,
     honest_forged,
     honest_list,
     patch_central,
     python_zip64,
     read_members,
+    with_stream,
     zip64_extra,
 )
 
@@ -498,32 +500,6 @@ def test_kiln_writer_zip64_records_load(honest_members, write_file, expect_loads
     expect_loads(write_file(data))
 
 
-def _decoy_archive(honest_members, fake_entries: int, locator_at_decoy: bool):
-    """The decoy attack: a real ZIP64 record (just before the locator, where
-    zipfile reads it) declares a huge directory; the locator points at a decoy
-    record hidden in an asset, which declares the 4 honest entries."""
-    members = honest_forged(honest_members) + [Forged("assets/decoy", bytes(56))]
-    honest = forge(members)
-    end = struct.unpack_from("<IHHHHIIH", honest, len(honest) - 22)
-    directory_offset, directory_size = end[6], end[5]
-    directory = honest[directory_offset : directory_offset + directory_size]
-    filler = Forged("assets/x", b"").central_record(0) * fake_entries
-    decoy_at = directory_offset - 56
-    decoy = end_records(0, {"count": 4, "directory_size": directory_size,
-                            "directory_offset": directory_offset,
-                            "comment_length": 0}, zip64=True)[:56]  # fmt: skip
-    body = honest[:decoy_at] + decoy + directory + filler
-    values = {
-        "count": 4 + fake_entries,
-        "directory_size": len(directory) + len(filler),
-        "directory_offset": directory_offset,
-        "comment_length": 0,
-    }
-    if locator_at_decoy:
-        values["record_offset"] = decoy_at
-    return body + end_records(len(body), values, zip64=True)
-
-
 @pytest.mark.parametrize(
     "locator_at_decoy, rule",
     [
@@ -537,7 +513,7 @@ def test_zip64_decoy_locator_rejected_before_the_directory_is_read(
 ):
     # 400 000 entries: ~22 MB of directory that zipfile would turn into
     # ~400 000 ZipInfo objects (the 119 MB original used 1.2 GB).
-    path = write_file(_decoy_archive(honest_members, 400_000, locator_at_decoy))
+    path = write_file(decoy_archive(honest_members, 400_000, locator_at_decoy))
     tracemalloc.start()
     try:
         expect_rejected(path, rule)
@@ -651,26 +627,6 @@ print(json.dumps(times))
 """
 
 
-def _backward_deflated(source: str, target: str) -> None:
-    """`source`'s members, DEFLATED, with the weights member rewritten so its
-    datasets are stored last to first (reads then go backwards)."""
-    import h5py
-
-    members = read_members(source)
-    with h5py.File(io.BytesIO(members["model.weights.h5"]), "r") as h5:
-        paths: list[str] = []
-        h5.visititems(lambda n, o: paths.append(n) if hasattr(o, "dtype") else None)
-        buffer = io.BytesIO()
-        with h5py.File(buffer, "w") as out:
-            for key, value in h5.attrs.items():
-                out.attrs[key] = value
-            for path in sorted(paths, reverse=True):
-                out.create_dataset(path, data=h5[path][()])
-    members["model.weights.h5"] = buffer.getvalue()
-    with open(target, "wb") as file:
-        file.write(build_archive(honest_list(members), zipfile.ZIP_DEFLATED))
-
-
 @pytest.mark.slow
 def test_backward_deflated_weights_load_in_linear_time(tmp_path):
     import subprocess
@@ -692,7 +648,7 @@ def test_backward_deflated_weights_load_in_linear_time(tmp_path):
     forward = str(tmp_path / "forward.keras")
     backward = str(tmp_path / "backward.keras")
     model.save(forward)
-    _backward_deflated(forward, backward)
+    backward_deflated(forward, backward)
     with zipfile.ZipFile(backward) as archive:
         info = archive.getinfo("model.weights.h5")
         assert info.compress_type == zipfile.ZIP_DEFLATED
@@ -749,17 +705,6 @@ def test_keras_archive_deflated_loads(tmp_path):
 # -- DEFLATE streams that lie ----------------------------------------------------------
 
 
-def _with_stream(honest_members, name: str, stream: bytes, size: int, crc: int):
-    """`name` DEFLATED with `stream` as its stored bytes, declaring `size`
-    bytes of CRC-32 `crc` in both headers."""
-    members = honest_forged(honest_members)
-    index = MEMBERS.index(name)
-    forged = Forged(name, honest_members[name], deflate=True)
-    forged.stored, forged.raw, forged.crc = stream, b"\0" * size, crc
-    members[index] = forged
-    return forge(members)
-
-
 def _deflate(data: bytes) -> bytes:
     compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
     return compressor.compress(data) + compressor.flush()
@@ -783,7 +728,7 @@ def test_lying_deflate_stream_rejected(
 ):
     config = honest_members["config.json"]
     stream, size, crc = make(config)
-    data = _with_stream(honest_members, "config.json", stream, size, crc)
+    data = with_stream(honest_members, "config.json", stream, size, crc)
     expect_rejected(write_file(data), f"config.json.*{rule}")
 
 
@@ -799,5 +744,5 @@ def test_deflated_weights_memory_bomb_rejected(
     crc = 0
     for _ in range(256):
         crc = zlib.crc32(bytes(2**20), crc)
-    data = _with_stream(honest_members, "model.weights.h5", stream, size, crc)
+    data = with_stream(honest_members, "model.weights.h5", stream, size, crc)
     expect_rejected(write_file(data), "may declare at most 32 times its stored")
