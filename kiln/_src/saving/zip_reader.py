@@ -662,29 +662,33 @@ class InflatedMember(io.RawIOBase):
         name, crc, produced, consumed = entry.filename, 0, 0, 0
         pending = b""
         while not inflater.eof:
-            if not pending:
+            if not pending and consumed < entry.compress_size:
                 count = min(_INFLATE_INPUT, entry.compress_size - consumed)
-                if count == 0:
-                    raise ZipLayoutError(
-                        f"its DEFLATE stream ends early (after {produced} of "
-                        f"{entry.file_size} bytes).",
-                        name,
-                    )
                 pending = _read_at(file, entry.data_start + consumed, count)
                 if len(pending) != count:
                     raise ZipLayoutError("the file ends inside its data.", name)
                 consumed += count
             room = entry.file_size - produced
+            # Called even with no input left: zlib may still hold output.
             output = inflater.decompress(pending, min(room, _BLOCK) + 1)
             if len(output) > room:
                 raise ZipLayoutError(
                     f"it inflates to more than its declared {entry.file_size} bytes.",
                     name,
                 )
+            stalled = not output and len(inflater.unconsumed_tail) == len(pending)
             pending = inflater.unconsumed_tail
             crc = crc32(output, crc)
             produced += len(output)
             self._store(output)
+            if stalled and not inflater.eof:
+                if pending or consumed < entry.compress_size:
+                    raise ZipLayoutError("its DEFLATE stream is damaged.", name)
+                raise ZipLayoutError(
+                    f"its DEFLATE stream ends early (after {produced} of "
+                    f"{entry.file_size} bytes).",
+                    name,
+                )
         if pending or inflater.unused_data or consumed != entry.compress_size:
             raise ZipLayoutError(
                 "its DEFLATE stream ends before its stored bytes do.", name
