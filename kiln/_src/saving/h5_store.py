@@ -67,11 +67,6 @@ class H5Writer:
         self._file.close()
 
 
-# A dataset declaring more than 4 GiB and more than 1000 times its stored bytes
-# is a shape bomb (the rule Keras 3.15 applies, CVE-2026-12570).
-_BOMB_BYTES = 4 * 2**30
-_BOMB_RATIO = 1000
-
 _LINK_NAMES = {
     h5l.TYPE_HARD: "HardLink",
     h5l.TYPE_SOFT: "SoftLink",
@@ -429,8 +424,10 @@ class H5Reader:
         fails or the metadata cannot be read.
 
         ``shape=None`` (listing a file, no variable to compare with) accepts
-        the stored shape unless it declares far more bytes than the file
-        stores for it (a shape bomb)."""
+        the stored shape. Either way the file must store every byte the
+        dataset declares (`_check_stored_bytes`), so a shape bomb (a huge
+        declared shape over little or no storage) is refused, and no read
+        allocates more than the file's size."""
         try:
             return self._check(path, key, shape, dtype)
         except InvalidFileError:
@@ -479,9 +476,7 @@ class H5Reader:
         if offset is None:
             layout = self._check_layout(dataset, where, stored, stored_shape)
         nbytes = stored.itemsize * math.prod(stored_shape)
-        if shape is None:
-            self._check_declared_size(dataset, where, stored_shape, nbytes)
-        elif stored_shape != tuple(shape):
+        if shape is not None and stored_shape != tuple(shape):
             raise InvalidFileError(
                 f"{where} has shape {stored_shape}, but the variable it "
                 f"belongs to has shape {tuple(shape)}."
@@ -499,21 +494,6 @@ class H5Reader:
         if offset is not None:
             dataset = None  # not needed again: its bytes are at `offset`
         return CheckedDataset(where, dataset, stored_shape, stored, bfloat16, offset)
-
-    def _check_declared_size(
-        self,
-        dataset: h5d.DatasetID,
-        where: str,
-        shape: tuple[int, ...],
-        nbytes: int,
-    ) -> None:
-        stored = dataset.get_storage_size()
-        if nbytes > _BOMB_BYTES and nbytes > _BOMB_RATIO * stored:
-            raise InvalidFileError(
-                f"{where} declares shape {shape} ({nbytes} bytes) but stores "
-                f"{stored} bytes; a weights file stores every variable's bytes, "
-                "so this is a shape bomb and is refused."
-            )
 
     def _file_bytes(self) -> int:
         """The size of the HDF5 file (what it actually holds), asked once."""
@@ -533,10 +513,11 @@ class H5Reader:
         array of that size is allocated: a dataset whose storage was never
         written (contiguous and unallocated, chunked with chunks missing:
         libhdf5 would return its fill value) could otherwise make a small
-        file allocate up to the shape-bomb threshold. Keras writes every
-        variable's bytes. Checked from the layout's metadata, cheapest first:
-        the declared size against the file's size (which bounds the chunk
-        count before the chunk index is walked), then the allocated storage."""
+        file allocate any declared size. Keras writes every variable's bytes.
+        Checked from the layout's metadata, cheapest first: the declared size
+        against the file's size (the allocation bound, and with the chunk
+        size a bound on the chunk count before the chunk index is walked),
+        then the chunks written or the contiguous storage allocated."""
         file_bytes = self._file_bytes()
         if nbytes > file_bytes:
             raise InvalidFileError(
@@ -558,6 +539,10 @@ class H5Reader:
                     f"{where} needs {expected} chunks of {chunk_bytes} bytes, "
                     f"more than the whole file holds ({file_bytes} bytes)."
                 )
+            # One walk of the chunk index, at most one entry per chunk-sized
+            # run of the file's bytes. Every chunk written stores its whole
+            # chunk (the allowed filters never shrink data), so this also
+            # bounds the stored bytes from below.
             written = dataset.get_num_chunks()
             if written != expected:
                 raise InvalidFileError(
@@ -565,6 +550,7 @@ class H5Reader:
                     "the rest would read as the fill value. Keras writes every "
                     "variable's bytes; save the file again."
                 )
+            return
         stored = dataset.get_storage_size()
         if stored < nbytes:
             raise InvalidFileError(
