@@ -33,7 +33,11 @@ _MODEL = ("model", "open_weights", "inspect", "verify", "verify_build")
 _WEIGHTS = ("weights", "open_weights", "weights_subset", "inspect", "verify")
 _INDEX = ("weights", "inspect", "verify")
 # Memory bombs in ignored fields: a run may load or refuse, never crash.
-_MAY_LOAD = {"json-long-keys-config", "json-long-keys-index"}
+_MAY_LOAD = {
+    "json-long-keys-config",
+    "json-long-keys-model-json",
+    "json-long-keys-index",
+}
 
 
 def _dense() -> kiln.Model:
@@ -189,6 +193,14 @@ def _cases(files: Files) -> dict[str, tuple[Job, Job, tuple[str, ...]]]:
         Job(files.path("long-keys-twin.keras")),
         _MODEL,
     )
+    for label, text in [("bomb", bomb), ("twin", twin)]:
+        with open(files.path(f"long-keys-{label}.json"), "w") as f:
+            f.write(text)
+    cases["json-long-keys-model-json"] = (
+        Job(files.path("long-keys-bomb.json")),
+        Job(files.path("long-keys-twin.json")),
+        ("model_from_json",),
+    )
     paths = {}
     for label, value in [
         ("bomb", long_nested_keys()),
@@ -219,6 +231,7 @@ ATTACKS = [
     "unallocated-keras",
     "unallocated-weights",
     "json-long-keys-config",
+    "json-long-keys-model-json",
     "json-long-keys-index",
 ]
 
