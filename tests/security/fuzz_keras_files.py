@@ -887,11 +887,13 @@ def fuzz(
     timeout_s: float = 30.0,
     kinds: tuple[str, ...] = KINDS,
     max_findings_per_kind: int = 5,
+    slow_s: float | None = None,
 ) -> Report:
     """Mutates inputs and runs them through the entry points in `kinds`
     until `seconds` have passed (seeds included); saves each finding (input
     and description) under `out`, at most `max_findings_per_kind` inputs per
-    distinct (entry point, problem)."""
+    distinct (entry point, problem). A run over `timeout_s` is a finding, and
+    so is one over `slow_s` when given."""
     started = time.monotonic()
     rng = random.Random(seed)
     os.makedirs(out, exist_ok=True)
@@ -927,7 +929,7 @@ def fuzz(
                 outcome = {job.kind: next(by_job) for job in item.jobs}
                 for kind, result in outcome.items():
                     succeeded[kind] = succeeded.get(kind, 0) + result.loaded
-                for kind, problem in _judge(outcome):
+                for kind, problem in _judge(outcome, slow_s):
                     key = f"{kind}: {problem.split(':')[0][:60]}"
                     seen[key] = seen.get(key, 0) + 1
                     if seen[key] <= max_findings_per_kind:
@@ -974,12 +976,21 @@ def _make_input(
     return _Input(path, name, steps, jobs)
 
 
-def _judge(outcome: dict[str, LoadResult]) -> list[tuple[str, str]]:
+def _judge(
+    outcome: dict[str, LoadResult], slow_s: float | None = None
+) -> list[tuple[str, str]]:
     found = [
         (kind, problem)
         for kind, result in outcome.items()
         for problem in problems(kind, result)
     ]
+    if slow_s is not None:
+        # Every load path must be near-linear in the (small) file's size.
+        found += [
+            (kind, f"slow: {result.elapsed_s:.1f} s")
+            for kind, result in outcome.items()
+            if result.elapsed_s is not None and result.elapsed_s > slow_s
+        ]
     return found + disagreements(outcome)
 
 
@@ -1015,11 +1026,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="/tmp/fuzz-findings")
     parser.add_argument("--timeout", type=float, default=30.0, help="per run, s")
     parser.add_argument(
+        "--slow", type=float, default=None, help="report runs slower than this, s"
+    )
+    parser.add_argument(
         "--kinds", default=",".join(KINDS), help="entry points, comma-separated"
     )
     args = parser.parse_args(argv)
     kinds = tuple(kind for kind in args.kinds.split(",") if kind)
-    report = fuzz(args.seconds, args.seed, args.out, args.timeout, kinds)
+    report = fuzz(
+        args.seconds, args.seed, args.out, args.timeout, kinds, slow_s=args.slow
+    )
     print(f"inputs tried: {report.tried} ({report.runs} entry-point runs)")
     print(f"succeeded, by entry point: {report.succeeded}")
     print(f"findings: {len(report.findings)} (saved under {args.out})")
