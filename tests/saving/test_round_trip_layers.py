@@ -137,7 +137,9 @@ LAYER_CASES = {
         zeros=True,
     ),
     "Identity": _case(lambda: layers.Identity(), (4,)),
-    "Lambda": _case(lambda: layers.Lambda(kiln.ops.square), (4,)),
+    # A modeling function: an op (kiln.ops.square) loads only with
+    # safe_mode=False or custom_objects (see FORMAT.md, "Names").
+    "Lambda": _case(lambda: layers.Lambda(kiln.activations.softplus), (4,)),
     "Permute": _case(lambda: layers.Permute((2, 1)), (2, 3)),
     "RepeatVector": _case(lambda: layers.RepeatVector(3), (4,)),
     "Rescaling": _case(lambda: layers.Rescaling(0.5, offset=0.25), (4,)),
