@@ -325,16 +325,7 @@ class _ShardChecked:
     """A dataset that passed its checks in a shard closed since; it is
     checked again (metadata only) when its shard is reopened to read it."""
 
-    __slots__ = (
-        "where",
-        "shard",
-        "group",
-        "key",
-        "shape",
-        "dtype",
-        "stored_dtype",
-        "nbytes",
-    )
+    __slots__ = ("where", "shard", "group", "key", "shape", "dtype")
 
     def __init__(
         self, checked: CheckedDataset, shard: str, group: str, key: str, dtype: str
@@ -345,9 +336,6 @@ class _ShardChecked:
         self.key = key
         self.shape = checked.shape
         self.dtype = dtype
-        # What the shard stores, for listings.
-        self.stored_dtype = "bfloat16" if checked.bfloat16 else checked.dtype.name
-        self.nbytes = checked.dtype.itemsize * math.prod(checked.shape)
 
 
 class ShardedReader:
@@ -383,26 +371,42 @@ class ShardedReader:
         return "/" + group
 
     def keys(self, group: str) -> list[str]:
-        shards = self._index.weight_map.get(self._key(group), [])
         located: dict[str, str] = {}
-        for shard in shards:
-            reader = self._reader(shard)
-            if not reader.has_group(group):
-                raise InvalidFileError(
-                    f"'{self._index.path}' says shard '{shard}' holds group "
-                    f"'{group}', but the shard has no such group. The shard does "
-                    "not belong to this index; re-save the weights."
-                )
-            for key in reader.keys(group):
-                if key in located:
-                    raise InvalidFileError(
-                        f"Dataset '{group}/{key}' is in both shard "
-                        f"'{located[key]}' and shard '{shard}' of "
-                        f"'{self._index.path}'; each dataset must be in one shard."
-                    )
-                located[key] = shard
+        for shard in self._index.weight_map.get(self._key(group), []):
+            self._collect(group, shard, located)
         self._located[group] = located
         return list(located)
+
+    def _collect(self, group: str, shard: str, located: dict[str, str]) -> list[str]:
+        """Adds the datasets of ``group`` in ``shard`` to ``located`` (dataset
+        -> shard) and returns their names. Keras lists a shard for a group
+        only when it wrote a dataset of the group there, so a listed shard
+        without one is refused: each listing then stands for at least one
+        dataset, and the shard openings a hostile index can cause are bounded
+        by the datasets the shards hold."""
+        reader = self._reader(shard)
+        if not reader.has_group(group):
+            raise InvalidFileError(
+                f"'{self._index.path}' says shard '{shard}' holds group "
+                f"'{group}', but the shard has no such group. The shard does "
+                "not belong to this index; re-save the weights."
+            )
+        names = reader.keys(group)
+        if not names:
+            raise InvalidFileError(
+                f"'{self._index.path}' lists shard '{shard}' for group "
+                f"'{group}', but the shard holds no dataset of it. The shard "
+                "does not belong to this index; re-save the weights."
+            )
+        for key in names:
+            if key in located:
+                raise InvalidFileError(
+                    f"Dataset '{group}/{key}' is in both shard "
+                    f"'{located[key]}' and shard '{shard}' of "
+                    f"'{self._index.path}'; each dataset must be in one shard."
+                )
+            located[key] = shard
+        return names
 
     def has_group(self, group: str) -> bool:
         return self._key(group) in self._index.weight_map
@@ -450,27 +454,31 @@ def load_sharded_weights(model: Any, path: str, skip_mismatch: bool) -> ShardedR
 
 
 def iter_shard_datasets(
-    index: ShardIndex,
+    index: ShardIndex, reader: ShardedReader | None = None
 ) -> Iterator[tuple[str, str, tuple[int, ...], str, int]]:
     """Yields ``(shard, dataset path, shape, dtype, bytes)`` for every dataset
     the index points at, from HDF5 metadata alone (for `kiln inspect`).
 
-    Read through `ShardedReader`, the loader's own reader: the shard rules
-    of `ShardIndex.shard_path`, and every `H5Reader.check` (hard links only,
-    no external storage, stored bytes that account for the declared ones),
-    so a link to another file is refused rather than listed."""
-    reader = ShardedReader(index)
+    Read through `ShardedReader`, the loader's own reader: the shard rules of
+    `ShardIndex.shard_path`, the listing rules of `ShardedReader._collect`,
+    and every `H5Reader.check` (hard links only, no external storage, stored
+    bytes that account for the declared ones), so a link to another file is
+    refused rather than listed. Shard by shard, each opened once (``reader``,
+    a new `ShardedReader` by default, records the openings)."""
+    by_shard: dict[str, list[str]] = {name: [] for name in index.shards}
+    for key, shards in index.weight_map.items():
+        for shard in shards:
+            by_shard[shard].append(key.lstrip("/"))
+    reader = ShardedReader(index) if reader is None else reader
+    located: dict[str, dict[str, str]] = {}
     try:
-        for key in index.weight_map:
-            group = key.lstrip("/")
-            for name in sorted(reader.keys(group), key=natural_key):
-                checked = reader.check(group, name, None, "numeric")
-                yield (
-                    checked.shard,
-                    f"{group}/{name}",
-                    checked.shape,
-                    checked.stored_dtype,
-                    checked.nbytes,
-                )
+        for shard, groups in by_shard.items():
+            for group in groups:
+                names = reader._collect(group, shard, located.setdefault(group, {}))
+                for name in sorted(names, key=natural_key):
+                    checked = reader._reader(shard).check(group, name, None, "numeric")
+                    dtype = "bfloat16" if checked.bfloat16 else checked.dtype.name
+                    size = checked.dtype.itemsize * math.prod(checked.shape)
+                    yield shard, f"{group}/{name}", checked.shape, dtype, size
     finally:
         reader.close()

@@ -312,3 +312,39 @@ def test_shard_that_is_not_hdf5(saved):
 def test_hostile_index(saved, text, match):
     saved.write_bytes(text)
     _assert_rejected(saved, match)
+
+
+def test_index_lists_a_shard_without_datasets_of_the_group(saved):
+    # Keras lists a shard for a group only when it wrote one of the group's
+    # datasets there; a listing standing for nothing is refused, so a hostile
+    # index cannot make a load open shards without bound.
+    index = json.loads(saved.read_text())
+    listed = index["weight_map"]["/layers/dense/vars"]
+    listed = [listed] if isinstance(listed, str) else listed
+    other = next(
+        name
+        for name in sorted(os.listdir(saved.parent))
+        if name.endswith(".weights.h5") and name not in listed
+    )
+    with h5py.File(saved.parent / other, "a") as h5:
+        h5.require_group("layers/dense/vars")  # empty
+    _rewrite_index(saved, lambda m: m.update({"/layers/dense/vars": [*listed, other]}))
+    _assert_rejected(saved, f"shard '{other}' for group.*holds no dataset of it")
+
+
+def test_inspect_listing_opens_each_shard_once(saved):
+    # Groups listed alternately across shards: the listing still opens each
+    # shard once (the loader's reader, shard by shard).
+    raw = json.loads(saved.read_text())
+    keys = list(raw["weight_map"])
+    mixed = [
+        keys[i // 2] if i % 2 == 0 else keys[-1 - i // 2] for i in range(len(keys))
+    ]
+    raw["weight_map"] = {key: raw["weight_map"][key] for key in mixed}
+    saved.write_text(json.dumps(raw))
+    index = sharded_weights.ShardIndex(str(saved))
+    reader = sharded_weights.ShardedReader(index)
+    rows = list(sharded_weights.iter_shard_datasets(index, reader))
+    assert len(reader.opened) == len(index.shards) > 2
+    assert reader.max_open == 1
+    assert len({row[1] for row in rows}) == len(rows) > len(index.shards)
