@@ -213,14 +213,26 @@ def _builtin_by_class_name(module: str, class_name: str) -> Any | None:
         return exact
     if not (module == "keras" or module.startswith("keras.")):
         return None
-    matches = {
-        id(obj): obj
-        for name in api_export.exported_names()
-        if name.rpartition(".")[2] == class_name
-        for obj in [api_export.get_exported_object(name)]
-        if inspect.isclass(obj)
-    }
+    matches = _classes_by_short_name().get(class_name, {})
     return next(iter(matches.values())) if len(matches) == 1 else None
+
+
+_by_short_name: tuple[int, dict[str, dict[int, type]]] = (-1, {})
+
+
+def _classes_by_short_name() -> dict[str, dict[int, type]]:
+    """Exported classes by their last name component, rebuilt only when the
+    table grows (one lookup per envelope, not a scan of the whole table)."""
+    global _by_short_name
+    size = len(api_export._OBJECTS_BY_NAME)  # cheap: no sort per lookup
+    if _by_short_name[0] != size:
+        index: dict[str, dict[int, type]] = {}
+        for name in api_export.exported_names():
+            obj = api_export.get_exported_object(name)
+            if inspect.isclass(obj):
+                index.setdefault(name.rpartition(".")[2], {})[id(obj)] = obj
+        _by_short_name = (size, index)
+    return _by_short_name[1]
 
 
 # -- the safe-mode allowlist -------------------------------------------------
