@@ -1,8 +1,11 @@
 """`Lambda`: wraps a Python function as a layer.
 
-Saving follows Keras: a named function (a kiln built-in such as
-`keras.activations.relu` or `keras.ops.square`, or a function registered with
-`register_keras_serializable`) is written by name and loads anywhere. A Python
+Saving follows Keras: a named function is written by name. A modeling
+function (such as `keras.activations.relu`) or one registered with
+`register_keras_serializable` loads in safe mode; an op (`keras.ops.square`,
+written as the bare name "square") is outside safe mode's allowlist and loads
+with ``safe_mode=False`` or ``custom_objects={"square": keras.ops.square}``
+(which Keras needs too). A Python
 ``lambda`` is written as its marshalled bytecode
 (``{"class_name": "__lambda__", "config": {"code", "defaults", "closure"}}``),
 which can run arbitrary code: loading it is refused in safe mode (the default)
