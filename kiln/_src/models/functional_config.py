@@ -121,7 +121,7 @@ def functional_from_config(
     node_outputs: dict[tuple[str, int], Any] = {}
     nodes_of: dict[str, list[Any]] = {}
     for layer_config in config["layers"]:
-        name = layer_config.get("name") or layer_config.get("config", {}).get("name")
+        name = graph_checks.layer_name(layer_config)  # as the check read it
         envelope = {
             k: v for k, v in layer_config.items() if k not in ("name", "inbound_nodes")
         }

@@ -129,7 +129,8 @@ class _Graph:
         return name, index
 
 
-def _layer_name(entry: Any) -> Any:
+def layer_name(entry: Any) -> Any:
+    """A Functional layer entry's name: its "name", else its config's."""
     name = entry.get("name")
     if name is None and isinstance(entry.get("config"), dict):
         name = entry["config"].get("name")
@@ -205,7 +206,7 @@ def replay_order(config: dict[str, Any], where: str) -> list[tuple[str, int]]:
     for position, entry in enumerate(layers):
         if not isinstance(entry, dict):
             graph.fail(f"layers[{position}] is {_show(entry)}; expected an object.")
-        name = _layer_name(entry)
+        name = layer_name(entry)
         if not isinstance(name, str):
             graph.fail(f"layers[{position}] has no name (a string).")
         if name in graph.calls:
