@@ -196,6 +196,9 @@ def _open_h5(file: IO[bytes] | str) -> h5py.File:
             # Name the user's path, not the descriptor's.
             message = str(error).replace(name, path) if name else str(error)
             raise OSError(message) from None
+        # Without descriptor names, libhdf5 opens the path again; the file it
+        # opened must still be the one checked (a path swapped for a FIFO in
+        # between, by another process, is the one case left: not covered).
         if name is None and not os.path.samestat(
             os.fstat(checked.fileno()), os.fstat(h5.id.get_vfd_handle())
         ):
