@@ -798,11 +798,21 @@ def mutate(
 
 # -- the oracle --
 
-# Entry points each input goes through ("inspect" for one input in
-# `INSPECT_EVERY`; "model_from_json" when the input's config.json is
-# readable).
-KINDS = ("model", "verify", "verify_build", "model_from_json", "inspect")
-INSPECT_EVERY = 3
+# Entry points each input goes through: "model_from_json" when the input's
+# config.json is readable; the kinds in `_SAMPLED` for one input in
+# `SAMPLE_EVERY` each (in turn), to keep a run's cost down. "weights" loads
+# the input's weights into its seed's model (`model.load_weights`).
+KINDS = (
+    "model",
+    "verify",
+    "verify_build",
+    "model_from_json",
+    "inspect",
+    "open_weights",
+    "weights",
+)
+SAMPLE_EVERY = 3
+_SAMPLED = ("inspect", "open_weights", "weights")
 _CLI_KINDS = ("inspect", "verify", "verify_build")
 _TRACEBACK = "Traceback (most recent call last)"
 
@@ -900,6 +910,7 @@ def fuzz(
     work = tempfile.mkdtemp(prefix="kiln-fuzz-")
     try:
         seeds = make_seeds(work)
+        seed_paths = {name: os.path.join(work, f"{name}.keras") for name in seeds}
         sandbox = Sandbox(os.path.join(work, "sandbox"))
         context = Context(names=resolver_names(), canary=sandbox.canary)
         # Inputs live under the sandbox root, so every file event is seen.
@@ -912,11 +923,15 @@ def fuzz(
         while True:
             left = seconds - (time.monotonic() - started)
             # A batch is one child (a few seconds to import JAX) plus its jobs.
-            size = int(min(150, (left - 6) / (per_job * (len(kinds) - 0.5))))
+            sampled = sum(kind in _SAMPLED for kind in kinds)
+            per_input = per_job * (len(kinds) - sampled + sampled / SAMPLE_EVERY)
+            size = int(min(150, (left - 6) / per_input))
             if size < 3:
                 break
             batch = [
-                _make_input(rng, seeds, context, inputs, tried + index, kinds)
+                _make_input(
+                    rng, seeds, context, inputs, tried + index, kinds, seed_paths
+                )
                 for index in range(size)
             ]
             jobs = [job for item in batch for job in item.jobs]
@@ -953,6 +968,7 @@ def _make_input(
     directory: str,
     number: int,
     kinds: tuple[str, ...],
+    seed_paths: dict[str, str],
 ) -> _Input:
     name = rng.choice(sorted(seeds))
     data, steps = mutate(rng, seeds[name], context)
@@ -961,7 +977,7 @@ def _make_input(
         f.write(data)
     jobs = []
     for kind in kinds:
-        if kind == "inspect" and number % INSPECT_EVERY:
+        if kind in _SAMPLED and number % SAMPLE_EVERY != _SAMPLED.index(kind):
             continue
         if kind == "model_from_json":
             text = _config_text(data)
@@ -971,6 +987,8 @@ def _make_input(
             with open(json_path, "wb") as f:
                 f.write(text)
             jobs.append(Job(json_path, kind="model_from_json"))
+        elif kind == "weights":
+            jobs.append(Job(path, kind="weights", model=seed_paths[name]))
         else:
             jobs.append(Job(path, kind=kind))
     return _Input(path, name, steps, jobs)
