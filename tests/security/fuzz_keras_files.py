@@ -20,8 +20,10 @@ mutations:
   lists, long chains.
 
 Every input goes through `load_model`, ``kiln verify`` and ``kiln verify
---build``, its config through `model_from_json`, and some through ``kiln
-inspect``, each in a sandboxed child (`sandbox.py`). The oracle, per entry
+--build``, its config through `model_from_json`, and a sample through ``kiln
+inspect``, `open_weights` and `load_weights`; one in five is also saved as a
+``zipped=False`` directory for `load_model` and ``kiln verify``. Each runs in
+a sandboxed child (`sandbox.py`). The oracle, per entry
 point: it returns the right type (a Model) or raises `InvalidFileError` (or a
 subclass); a CLI command exits with 0 or 1 and prints no traceback (and no
 "internal error"); nothing is created, deleted or modified, no global config
@@ -934,6 +936,12 @@ def fuzz(
                 )
                 for index in range(size)
             ]
+            # One input in five is also tried as a zipped=False directory.
+            batch += [
+                variant
+                for item in batch[::5]
+                if "model" in kinds and (variant := _directory_input(item))
+            ]
             jobs = [job for item in batch for job in item.jobs]
             batch_started = time.monotonic()
             results = sandbox.load_all(jobs, timeout_s)
@@ -952,7 +960,9 @@ def fuzz(
                             _save_finding(out, item, kind, problem, outcome[kind])
                         )
                 for job in item.jobs:
-                    if os.path.exists(job.path):
+                    if os.path.isdir(job.path):
+                        shutil.rmtree(job.path)
+                    elif os.path.exists(job.path):
                         os.remove(job.path)
             tried += len(batch)
             runs += len(jobs)
@@ -994,6 +1004,34 @@ def _make_input(
     return _Input(path, name, steps, jobs)
 
 
+def _directory_input(item: _Input) -> _Input | None:
+    """The same input saved as a ``zipped=False`` directory, when its members
+    can be written as plain files (no odd names); load_model and verify."""
+    try:
+        with open(item.path, "rb") as f, zipfile.ZipFile(f) as archive:
+            members = [
+                (info.filename, archive.read(info)) for info in archive.infolist()
+            ]
+    except Exception:  # noqa: BLE001 - a mutated archive
+        return None
+    names = [name for name, _ in members]
+    plain = all(
+        name in ("metadata.json", "config.json", "model.weights.h5")
+        or (name.startswith("assets/") and ".." not in name.split("/"))
+        for name in names
+    )
+    if not plain or len(set(names)) != len(names):
+        return None
+    directory = item.path[: -len(".keras")] + "_dir"
+    for name, data in members:
+        target = os.path.join(directory, name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(data)
+    jobs = [Job(directory, kind=kind) for kind in ("model", "verify")]
+    return _Input(directory, item.seed, item.steps + ["as a directory"], jobs)
+
+
 def _judge(
     outcome: dict[str, LoadResult], slow_s: float | None = None
 ) -> list[tuple[str, str]]:
@@ -1018,7 +1056,10 @@ def _save_finding(
     job = next(job for job in item.jobs if job.kind == kind)
     slug = "".join(c if c.isalnum() else "-" for c in problem.split(":")[0])[:40]
     target = os.path.join(out, f"{kind}-{slug}-{os.path.basename(job.path)}")
-    shutil.copyfile(job.path, target)
+    if os.path.isdir(job.path):
+        shutil.copytree(job.path, target, symlinks=True)
+    else:
+        shutil.copyfile(job.path, target)
     finding = {
         "file": target,
         "kind": kind,

@@ -299,6 +299,8 @@ def test_paths_the_loader_refuses_fail_the_container_check(saved, tmp_path):
     empty.mkdir()
     status, name, detail = verify(str(empty))[0]
     assert (status, name) == ("FAIL", "container") and "config.json" in detail
+    with pytest.raises(kiln.saving.InvalidFileError, match="config.json"):
+        kiln.saving.load_model(str(empty))  # a fuzzer finding: was ValueError
 
 
 def test_a_sharded_index_verifies_through_the_checked_readers(saved, tmp_path):

@@ -104,7 +104,9 @@ def load_model(
         )
     if file_io.isdir(path):
         if not file_io.exists(f"{path}/config.json"):
-            raise ValueError(
+            # The directory's contents are the file here: an InvalidFileError
+            # (still a ValueError, as before).
+            raise InvalidFileError(
                 f"'{path}' is a directory without config.json, so it is not a "
                 "model saved with zipped=False."
             )
