@@ -365,6 +365,7 @@ class Context:
 
     names: list[tuple[str | None, str]]
     canary: str = "/tmp/kiln-fuzz-canary"
+    scale: int = 1  # multiplies the graph mutations' sizes (``--scale``)
 
     def name(self, rng: random.Random) -> tuple[str | None, str]:
         # Half the draws from the riskiest namespaces (I/O, config, utils,
@@ -610,7 +611,7 @@ def mutate_graph(
     sources = _layer_names(model)
     functional = _is_functional(model)
     choice = rng.randrange(5)
-    count = rng.choice([10, 300, 2000])
+    count = rng.choice([10, 300, 2000]) * context.scale
     if choice == 0:
         # Many layers: dangling copies (Functional) or a chain (Sequential).
         for index in range(count):
@@ -631,7 +632,7 @@ def mutate_graph(
             what = "layers shuffled"
     elif choice == 2:
         # The whole model nested inside Sequentials.
-        depth = rng.choice([2, 20, 200])
+        depth = rng.choice([2, 20, 200]) * context.scale
         for level in range(depth):
             document = {
                 "module": "keras",
@@ -652,7 +653,7 @@ def mutate_graph(
         layer = rng.choice(called)
         if not layer["inbound_nodes"]:
             return data, "no-op"
-        count = rng.choice([10, 1000, 20000])
+        count = rng.choice([10, 1000, 20000]) * context.scale
         layer["inbound_nodes"] = layer["inbound_nodes"] * count
         what = f"{layer.get('name')!r} called {count} times"
     else:
@@ -900,6 +901,7 @@ def fuzz(
     kinds: tuple[str, ...] = KINDS,
     max_findings_per_kind: int = 5,
     slow_s: float | None = None,
+    scale: int = 1,
 ) -> Report:
     """Mutates inputs and runs them through the entry points in `kinds`
     until `seconds` have passed (seeds included); saves each finding (input
@@ -914,7 +916,7 @@ def fuzz(
         seeds = make_seeds(work)
         seed_paths = {name: os.path.join(work, f"{name}.keras") for name in seeds}
         sandbox = Sandbox(os.path.join(work, "sandbox"))
-        context = Context(names=resolver_names(), canary=sandbox.canary)
+        context = Context(names=resolver_names(), canary=sandbox.canary, scale=scale)
         # Inputs live under the sandbox root, so every file event is seen.
         inputs = os.path.join(sandbox.root, "inputs")
         os.makedirs(inputs)
@@ -1088,12 +1090,21 @@ def main(argv: list[str] | None = None) -> int:
         "--slow", type=float, default=None, help="report runs slower than this, s"
     )
     parser.add_argument(
+        "--scale", type=int, default=1, help="multiply graph mutation sizes"
+    )
+    parser.add_argument(
         "--kinds", default=",".join(KINDS), help="entry points, comma-separated"
     )
     args = parser.parse_args(argv)
     kinds = tuple(kind for kind in args.kinds.split(",") if kind)
     report = fuzz(
-        args.seconds, args.seed, args.out, args.timeout, kinds, slow_s=args.slow
+        args.seconds,
+        args.seed,
+        args.out,
+        args.timeout,
+        kinds,
+        slow_s=args.slow,
+        scale=args.scale,
     )
     print(f"inputs tried: {report.tried} ({report.runs} entry-point runs)")
     print(f"succeeded, by entry point: {report.succeeded}")
