@@ -17,7 +17,8 @@ mutations:
   inbound-node constants are chosen by the file (paths aim at the sandbox's
   canary);
 - graph sizes: many layers, deep nesting, layers listed backwards, long node
-  lists, long chains.
+  lists, long chains; sizes that set work (shapes, units, sequence lengths,
+  with RNNs unrolled).
 
 Every input goes through `load_model`, ``kiln verify`` and ``kiln verify
 --build``, its config through `model_from_json`, and a sample through ``kiln
@@ -249,7 +250,10 @@ def mutate_json(rng: random.Random, data: bytes) -> tuple[bytes, str]:
         if not strings:
             return data, "no-op"
         path, _ = rng.choice(strings)
-        new = rng.choice(["", "a/b", "x" * 300, "\u00e9", "float16", "int8", "None"])
+        new = rng.choice(
+            ["", "a/b", "x" * 300, "\u00e9", "float16", "int8", "None", "object"]
+            + ["V8", "U100000000", "S1000000000", "bfloat16", "complex128", "str"]
+        )
         document = _set(document, path, new)
         what = f"string at {path} -> {new!r}"
     return json.dumps(document).encode(), "json: " + what
@@ -598,6 +602,25 @@ def _activation(name: str) -> dict[str, Any]:
     }
 
 
+_WORK_KEYS = {
+    "batch_shape",
+    "input_shape",
+    "shape",
+    "units",
+    "filters",
+    "kernel_size",
+    "input_dim",
+    "output_dim",
+    "pool_size",
+    "strides",
+    "size",
+    "n",
+    "num_heads",
+    "key_dim",
+}
+_RNNS = {"SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell"}
+
+
 def mutate_graph(
     rng: random.Random, data: bytes, context: Context
 ) -> tuple[bytes, str]:
@@ -610,7 +633,7 @@ def mutate_graph(
     layers = model["layers"]
     sources = _layer_names(model)
     functional = _is_functional(model)
-    choice = rng.randrange(5)
+    choice = rng.randrange(6)
     count = rng.choice([10, 300, 2000]) * context.scale
     if choice == 0:
         # Many layers: dangling copies (Functional) or a chain (Sequential).
@@ -656,6 +679,27 @@ def mutate_graph(
         count = rng.choice([10, 1000, 20000]) * context.scale
         layer["inbound_nodes"] = layer["inbound_nodes"] * count
         what = f"{layer.get('name')!r} called {count} times"
+    elif choice == 5:
+        # A size that sets work (a shape, a unit count, a sequence length),
+        # with RNNs unrolled: bounded before the work, or refused.
+        sized = [
+            (path, value)
+            for path, value in _nodes(document)
+            if any(key in _WORK_KEYS for key in path if isinstance(key, str))
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+        ]
+        if not sized:
+            return data, "no-op"
+        path, _ = rng.choice(sized)
+        new = rng.choice([10**4, 10**5, 10**6, 2**31 - 1]) * context.scale
+        document = _set(document, path, new)
+        unrolled = 0
+        for _, envelope in _envelopes(_nodes(document)):
+            if envelope["class_name"] in _RNNS and isinstance(envelope["config"], dict):
+                envelope["config"]["unroll"] = True
+                unrolled += 1
+        what = f"size at {path} -> {new} ({unrolled} RNNs unrolled)"
     else:
         # A long chain of layers, each on the previous one's output.
         if not (functional and sources):
