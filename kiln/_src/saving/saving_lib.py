@@ -259,40 +259,92 @@ def _parse_config(data: bytes, where: str) -> Any:
     return json_checks.load_json(data, where, max_bytes=MAX_CONFIG_BYTES)
 
 
+# The config stage of a load, one function per step, shared by
+# `load_model_from_path`, `model_from_json` and `kiln verify` so that each
+# runs the same checks in the same order.
+
+
+def parse_model_config(data: bytes, where: str) -> dict[str, Any]:
+    """Step 1: the bounded, strict parse of a model's config; the top level
+    must be a JSON object."""
+    config = _parse_config(data, where)
+    if not isinstance(config, dict):
+        raise InvalidFileError(f"{where} must hold a JSON object.")
+    return config
+
+
+def check_model_config(
+    config: dict[str, Any],
+    where: str,
+    custom_objects: dict[str, Any] | None,
+    safe_mode: bool,
+) -> None:
+    """Step 2: the envelope, fields, markers, graph and names, before anything
+    is built."""
+    from kiln._src.saving.serialization_lib import check_all_classes_resolvable
+
+    class_name = config.get("class_name")
+    if (
+        not isinstance(class_name, str)
+        or class_name == "function"
+        or class_name.startswith("__")
+        or not isinstance(config.get("config"), dict)
+    ):
+        raise InvalidFileError(
+            f"{where}: the top level must be a model's envelope, an object with "
+            "'class_name' (the model's class) and 'config' (an object), as "
+            f"Keras and kiln write it. Received: class_name={class_name!r} and "
+            f"a config of type {type(config.get('config')).__name__}. The file is "
+            "corrupt or is not a saved model."
+        )
+    config_checks.check_config(config, where, safe_mode=safe_mode)
+    graph_checks.check_graph(config, where)
+    check_all_classes_resolvable(config, custom_objects, safe_mode)
+
+
+def build_model(
+    config: dict[str, Any],
+    where: str,
+    custom_objects: dict[str, Any] | None,
+    safe_mode: bool,
+    share_objects: bool = True,
+) -> Any:
+    """Step 3: rebuilds the model from a checked config (variables are
+    created lazily). Whatever a constructor raises is a bad-file error, and a
+    config whose top level is not a model (a bare layer, a function, plain
+    data) is refused. `share_objects=False` ignores ``shared_object_id``
+    marks, as Keras's `model_from_json` does."""
+    import contextlib
+
+    from kiln._src.models.model import Model
+    from kiln._src.saving.serialization_lib import deserialize_untrusted
+
+    with ObjectSharingScope() if share_objects else contextlib.nullcontext():
+        # Raises InvalidFileError (or a subclass) naming the object at fault.
+        model = deserialize_untrusted(config, custom_objects, safe_mode, where)
+    if not isinstance(model, Model):
+        raise InvalidFileError(
+            f"{where}: the top level must be a model (Sequential, Functional or "
+            f"a subclassed Model), but class_name {config.get('class_name')!r} "
+            f"rebuilt a {type(model).__name__}. The file is corrupt or is not a "
+            "saved model."
+        )
+    return model
+
+
 def load_model_from_path(
     path: str, custom_objects: dict[str, Any] | None, compile: bool, safe_mode: bool
 ) -> Any:
-    from kiln._src.saving.serialization_lib import (
-        check_all_classes_resolvable,
-        deserialize_keras_object,
-    )
-
     archive = _Archive(path)
     try:
-        config = _parse_config(
+        config = parse_model_config(
             archive.read_member(CONFIG_MEMBER, MAX_CONFIG_BYTES),
             f"'{path}' member '{CONFIG_MEMBER}'",
         )
-        if not isinstance(config, dict):
-            raise InvalidFileError(
-                f"'{path}' member '{CONFIG_MEMBER}' must hold a JSON object."
-            )
         if not compile:
             config = {k: v for k, v in config.items() if k != "compile_config"}
-        # Fields, markers and graph are checked before anything is built.
-        config_checks.check_config(config, CONFIG_MEMBER, safe_mode=safe_mode)
-        graph_checks.check_graph(config, CONFIG_MEMBER)
-        check_all_classes_resolvable(config, custom_objects)
-        try:
-            with ObjectSharingScope():
-                model = deserialize_keras_object(
-                    config, custom_objects=custom_objects, safe_mode=safe_mode
-                )
-        except InvalidFileError:
-            raise
-        except Exception as error:
-            # Whatever a constructor raises on a file is a bad-file error.
-            raise config_checks.build_error(error, CONFIG_MEMBER) from error
+        check_model_config(config, CONFIG_MEMBER, custom_objects, safe_mode)
+        model = build_model(config, CONFIG_MEMBER, custom_objects, safe_mode)
         # Every variable's bytes, from shapes alone, before any is allocated.
         walked = list(saveable_walk.walk(model))
         budget.check_variable_budget(
