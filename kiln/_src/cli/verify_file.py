@@ -159,7 +159,7 @@ def _verify_sharded(path: str, findings: list[Finding]) -> None:
 
 
 def _verify_model(path: str, build: bool, findings: list[Finding]) -> None:
-    from kiln._src.saving import saving_lib
+    from kiln._src.saving import saving_api, saving_lib
 
     state: dict[str, Any] = {}
     custom_objects: dict[str, Any] | None = None  # the CLI has none to give
@@ -168,14 +168,7 @@ def _verify_model(path: str, build: bool, findings: list[Finding]) -> None:
 
     def container() -> str:
         # load_model's path rules, then the archive's own checks.
-        if file_io.isdir(path):
-            if not file_io.exists(f"{path}/{member}"):
-                raise InvalidFileError(
-                    f"'{path}' is a directory without {member}, so it is not a "
-                    "model saved with zipped=False."
-                )
-        elif not file_io.exists(path):
-            raise FileNotFoundError(f"File not found: filepath={path}")
+        saving_api.check_model_path(path)
         state["archive"] = saving_lib._Archive(path)
         kind = "directory" if file_io.isdir(path) else "zip archive"
         return f"{kind}: expected members only, regular files, sizes within limits"
@@ -194,7 +187,7 @@ def _verify_model(path: str, build: bool, findings: list[Finding]) -> None:
             )
             return (
                 f"{len(data):,} bytes of strict JSON; envelope, fields, graph and "
-                "names checked (every class and function resolves to a built-in)"
+                "names checked (every class and function resolves, in safe mode)"
             )
 
         _run(findings, "config", config)

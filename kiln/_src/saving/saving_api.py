@@ -80,28 +80,10 @@ def save_model(
         saving_lib.save_model_to_directory(model, path)
 
 
-@keras_export(["keras.saving.load_model", "keras.models.load_model"])
-def load_model(
-    filepath: Any,
-    custom_objects: dict[str, Any] | None = None,
-    compile: bool = True,
-    safe_mode: bool = True,
-) -> Any:
-    """Loads a model saved with `save_model` (by kiln or by Keras 3).
-
-    Args:
-        filepath: a `.keras` file, or a directory saved with ``zipped=False``.
-        custom_objects: ``{name: class_or_function}`` for custom objects.
-        compile: whether to compile the model as it was when saved.
-        safe_mode: refuse Python bytecode (lambdas) in the file. kiln never
-            imports modules named by a file, in either mode.
-    """
-    path = file_io.fspath(filepath)
-    if custom_objects is not None and not isinstance(custom_objects, dict):
-        raise TypeError(
-            "`custom_objects` must be a dict {name: class_or_function}. "
-            f"Received: custom_objects={custom_objects!r}"
-        )
+def check_model_path(path: str) -> None:
+    """`load_model`'s rules for the path itself, before anything is opened
+    (`kiln verify` applies them too): a directory must hold config.json, a
+    `.keras` file must exist, other extensions are refused."""
     if file_io.isdir(path):
         if not file_io.exists(f"{path}/config.json"):
             # The directory's contents are the file here: an InvalidFileError
@@ -126,6 +108,31 @@ def load_model(
             f"File format not supported: filepath={path}. kiln loads '.keras' "
             "files and directories saved with zipped=False."
         )
+
+
+@keras_export(["keras.saving.load_model", "keras.models.load_model"])
+def load_model(
+    filepath: Any,
+    custom_objects: dict[str, Any] | None = None,
+    compile: bool = True,
+    safe_mode: bool = True,
+) -> Any:
+    """Loads a model saved with `save_model` (by kiln or by Keras 3).
+
+    Args:
+        filepath: a `.keras` file, or a directory saved with ``zipped=False``.
+        custom_objects: ``{name: class_or_function}`` for custom objects.
+        compile: whether to compile the model as it was when saved.
+        safe_mode: refuse Python bytecode (lambdas) in the file. kiln never
+            imports modules named by a file, in either mode.
+    """
+    path = file_io.fspath(filepath)
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise TypeError(
+            "`custom_objects` must be a dict {name: class_or_function}. "
+            f"Received: custom_objects={custom_objects!r}"
+        )
+    check_model_path(path)
     return saving_lib.load_model_from_path(path, custom_objects, compile, safe_mode)
 
 
