@@ -126,3 +126,29 @@ def test_shared_object_ids_are_ignored_as_in_keras():
     rebuilt = kiln.models.model_from_json(json.dumps(config))
     layer = rebuilt.layers[0]
     assert layer.kernel_initializer is not layer.bias_initializer
+
+
+def test_automatic_names_do_not_depend_on_what_ran_before():
+    # A fuzzer finding: a layer config without a name took the next name of
+    # the process's counters, so the same JSON loaded or failed depending on
+    # what had been built before, and every load moved the counters.
+    import json
+
+    model = kiln.Sequential(
+        [kiln.Input((3,)), kiln.layers.Dense(2, name="dense"), kiln.layers.Dense(2)]
+    )
+    config = json.loads(model.to_json())
+    del config["config"]["layers"][2]["config"]["name"]
+    from kiln._src.utils import naming
+
+    text = json.dumps(config)
+    counters = dict(naming._counters)
+    for _ in range(3):  # "dense" clashes with the named layer, every time
+        with pytest.raises(kiln.saving.InvalidFileError, match="unique names"):
+            kiln.models.model_from_json(text)
+    assert dict(naming._counters) == counters
+    config["config"]["layers"][1]["config"]["name"] = "first"
+    names = {
+        kiln.models.model_from_json(json.dumps(config)).layers[1].name for _ in range(3)
+    }
+    assert names == {"dense"}

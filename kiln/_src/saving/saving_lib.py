@@ -318,8 +318,15 @@ def build_model(
 
     from kiln._src.models.model import Model
     from kiln._src.saving.serialization_lib import deserialize_untrusted
+    from kiln._src.utils.naming import isolated_names
 
-    with ObjectSharingScope() if share_objects else contextlib.nullcontext():
+    # Automatic names (a layer without one) are counted apart from the
+    # process's: a file rebuilds the same way whatever ran before, and a
+    # load, failed or not, leaves the counters as they were.
+    with (
+        ObjectSharingScope() if share_objects else contextlib.nullcontext(),
+        isolated_names(),
+    ):
         # Raises InvalidFileError (or a subclass) naming the object at fault.
         model = deserialize_untrusted(config, custom_objects, safe_mode, where)
     if not isinstance(model, Model):

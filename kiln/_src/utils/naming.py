@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import re
+from collections.abc import Iterator
 
 _counters: collections.Counter[str] = collections.Counter()
 
@@ -29,3 +31,17 @@ def auto_name(class_name: str) -> str:
 def reset_names() -> None:
     """Restarts the counters (used by `kiln.utils.clear_session`)."""
     _counters.clear()
+
+
+@contextlib.contextmanager
+def isolated_names() -> Iterator[None]:
+    """Counts automatic names from zero inside, leaving the process's counters
+    as they were: what a file rebuilds (a layer without a name) never depends
+    on, or changes, the names this process has handed out before."""
+    global _counters
+    saved = _counters
+    _counters = collections.Counter()
+    try:
+        yield
+    finally:
+        _counters = saved
