@@ -291,6 +291,18 @@ _KERAS_GADGETS = [
     ("keras.backend", "clear_session"),
     ("keras.src.utils.file_utils", "copy"),
     ("keras.src.saving.saving_lib", "save_model"),
+    # kiln's own internals and the standard library's file functions.
+    ("kiln._src.saving.saving_lib", "save_model_to_archive"),
+    ("kiln._src.saving.file_io", "atomic_write"),
+    ("kiln._src.saving.file_io", "remove_stale_temporaries"),
+    ("kiln._src.utils.naming", "reset_names"),
+    ("shutil", "rmtree"),
+    ("shutil", "copyfile"),
+    ("os", "remove"),
+    ("pathlib", "Path"),
+    ("io", "open"),
+    ("functools", "partial"),
+    ("operator", "attrgetter"),
 ]
 # Public namespaces of kiln whose every attribute a file may try to name.
 _PUBLIC_NAMESPACES = [
