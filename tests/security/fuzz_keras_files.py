@@ -890,8 +890,9 @@ def problems(kind: str, result: LoadResult) -> list[str]:
             found.append("reported an internal error")
     elif not (result.loaded or result.invalid_file_error):
         found.append(f"raised {result.exception}")
-    # A warning's source line is read from the sandbox's own child script
-    # (linecache); that is the sandbox's read, not the loader's.
+    # The sandbox's child reads its own script during some refusals (seen on
+    # inputs with a corrupted HDF5 member, and reported to the sandbox's
+    # owner); that read is the sandbox's, not the loader's.
     own = os.path.realpath(CHILD_SCRIPT)
     opened = [path for path in result.opened_outside if os.path.realpath(path) != own]
     result = dataclasses.replace(result, opened_outside=opened)
