@@ -241,7 +241,7 @@ def _classes_by_short_name() -> dict[str, dict[int, type]]:
 # - a class that is a modeling object: a subclass of one of
 #   `SAFE_CLASS_BASES` (layers and models, the Operation classes of ops nodes,
 #   losses, metrics, optimizers, learning-rate schedules, initializers,
-#   regularizers, constraints, dtype policies);
+#   regularizers, constraints, dtype policies, seed generators);
 # - a function exported under one of `SAFE_FUNCTION_FAMILIES` (a pure modeling
 #   function: an activation, loss, metric, initializer, regularizer or
 #   constraint), except the families' own utilities (`get`, `serialize`,
@@ -261,6 +261,9 @@ SAFE_CLASS_BASES = (
     "kiln._src.regularizers.regularizers.Regularizer",
     "kiln._src.constraints.constraints.Constraint",
     "kiln._src.dtype_policies.dtype_policy.DTypePolicy",
+    # An initializer's or layer's `seed` may be a SeedGenerator (Keras writes
+    # it as `keras.random.SeedGenerator`); rebuilding one only stores a seed.
+    "kiln._src.backend.random.SeedGenerator",
 )
 SAFE_FUNCTION_FAMILIES = (
     "keras.activations",
