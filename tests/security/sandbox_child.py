@@ -94,7 +94,17 @@ def _roots() -> tuple[str, ...]:
 
 
 READ_ROOTS = _roots() + ("/proc/", "/sys/")
-READ_FILES = frozenset({"/dev/null", "/dev/urandom", "/dev/random", "/etc/localtime"})
+# This script is on every job's stack: JAX's traceback filtering reads the
+# source lines of the stack (linecache) when a traced call raises.
+READ_FILES = frozenset(
+    {
+        "/dev/null",
+        "/dev/urandom",
+        "/dev/random",
+        "/etc/localtime",
+        os.path.realpath(__file__),
+    }
+)
 
 
 class Recorder:
@@ -186,7 +196,9 @@ def run_job(job: dict) -> dict:
     """Runs one entry point; returns the fields it sets on the result."""
     kind, path = job["kind"], job["path"]
     if kind == "model":
-        kiln.saving.load_model(path)
+        model = kiln.saving.load_model(path)
+        if not isinstance(model, kiln.Model):
+            raise AssertionError(f"load_model returned {type(model)}")
     elif kind == "weights":
         model = kiln.saving.load_model(job["model"])
         model.load_weights(path)

@@ -172,7 +172,7 @@ def _describe_sharded(path: str, say: Any) -> None:
 def _describe_model(path: str, kind: str, say: Any) -> None:
     archive = _Archive(path)
     try:
-        config = _member_json(archive, CONFIG_MEMBER, MAX_CONFIG_BYTES)
+        config = _member_json(archive, CONFIG_MEMBER, MAX_CONFIG_BYTES, required=True)
         metadata = _member_json(archive, METADATA_MEMBER, MAX_METADATA_BYTES)
         infos = None
         if archive.has_member(WEIGHTS_MEMBER):
@@ -207,8 +207,16 @@ def _describe_model(path: str, kind: str, say: Any) -> None:
         _print_weights(infos, say)
 
 
-def _member_json(archive: _Archive, name: str, limit: int) -> dict[str, Any]:
+def _member_json(
+    archive: _Archive, name: str, limit: int, required: bool = False
+) -> dict[str, Any]:
     if not archive.has_member(name):
+        if required:  # as load_model: a model without its config is no model
+            raise InvalidFileError(
+                f"'{archive.path}' has no {name}, so it is not a complete Keras 3 "
+                f"model (a model's {name} describes its layers). Point kiln "
+                "inspect at a saved .keras file or model directory."
+            )
         return {}
     where = f"'{archive.path}' member '{name}'"
     # The top level must be an object (the parser refuses anything else).

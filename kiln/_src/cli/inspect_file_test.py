@@ -214,3 +214,11 @@ def test_honest_files_of_every_kind_are_described(tmp_path, sharded):
 def test_nothing_at_the_path_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         describe(str(tmp_path / "none.keras"), io.StringIO())
+
+
+def test_a_model_without_config_is_refused_as_load_model_refuses_it(tmp_path):
+    empty = tmp_path / "empty.keras"
+    empty.mkdir()
+    _refused(empty, "has no config.json")
+    with pytest.raises(InvalidFileError):
+        kiln.saving.load_model(str(empty))
