@@ -12,7 +12,8 @@ Each `Sandbox` owns a root directory laid out as::
 Tests put their files (hostile, benign, and the "secrets" that payloads try
 to read) under the root too, so that every file event of a job is seen.
 
-`Sandbox.load_all(jobs)` starts one child (`sandbox_child.py`), which sets
+`Sandbox.load_all(jobs)` (or `run_with_twins`, for attack files and their
+benign twins) starts one child (`sandbox_child.py`), which sets
 `RLIMIT_AS` before it imports kiln, then runs the jobs one after the other,
 each under a wall-clock limit. A `Job` names an entry point (its `kind`):
 
@@ -257,6 +258,28 @@ class Sandbox:
         while len(results) < len(jobs):
             results.extend(self._run_child(jobs, len(results), timeout_s, memory_limit))
         return results
+
+    def run_with_twins(
+        self,
+        pairs: dict[Any, tuple[Job, Job]],
+        timeout_s: float = TIMEOUT_S,
+        run_last: Any = None,
+    ) -> dict[Any, tuple[LoadResult, LoadResult]]:
+        """key -> (hostile result, twin result) for key -> (hostile job, twin
+        job). Each distinct twin runs once, all before the hostile jobs (they
+        set the baseline of imported modules); hostile jobs for which
+        `run_last(job)` is true (the likeliest to crash the child) run last."""
+        twins = list({(t.path, t.kind): t for _, t in pairs.values()}.values())
+        keys = list(pairs)
+        if run_last is not None:
+            keys.sort(key=lambda key: bool(run_last(pairs[key][0])))
+        results = self.load_all(twins + [pairs[k][0] for k in keys], timeout_s)
+        by_twin = {(r.path, r.kind): r for r in results[: len(twins)]}
+        hostile = dict(zip(keys, results[len(twins) :], strict=True))
+        return {
+            key: (hostile[key], by_twin[(twin.path, twin.kind)])
+            for key, (_, twin) in pairs.items()
+        }
 
     def _run_child(
         self, jobs: list[Job], start: int, timeout_s: float, memory_limit: int

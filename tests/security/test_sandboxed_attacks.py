@@ -492,18 +492,9 @@ def outcomes(tmp_path_factory):
         for attack, (job, twin) in cases.items()
         for kind in _kinds(job)
     }
-    twins = list({(j.path, j.kind): j for _, j in pairs.values()}.values())
-    risky = ("bomb",)
-    hostile = sorted(
-        (job for job, _ in pairs.values()),
-        key=lambda job: any(word in job.path for word in risky),
+    return sandbox.run_with_twins(
+        pairs, run_last=lambda job: any(word in job.path for word in ("bomb",))
     )
-    results = sandbox.load_all(twins + hostile)
-    by_job = {(r.path, r.kind, i < len(twins)): r for i, r in enumerate(results)}
-    return {
-        key: (by_job[(job.path, job.kind, False)], by_job[(twin.path, twin.kind, True)])
-        for key, (job, twin) in pairs.items()
-    }
 
 
 def _unexpected_modules(new_modules, allowed_extra) -> list[str]:

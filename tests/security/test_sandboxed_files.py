@@ -251,14 +251,7 @@ def outcomes(tmp_path_factory):
         for attack, (job, twin, kinds) in cases.items()
         for kind in kinds
     }
-    twins = list({(t.path, t.kind): t for _, t in pairs.values()}.values())
-    hostile = [job for job, _ in pairs.values()]
-    results = sandbox.load_all(twins + hostile, timeout_s=120)
-    by_twin = {(r.path, r.kind): r for r in results[: len(twins)]}
-    return {
-        key: (results[len(twins) + index], by_twin[(twin.path, twin.kind)])
-        for index, (key, (_, twin)) in enumerate(pairs.items())
-    }
+    return sandbox.run_with_twins(pairs, timeout_s=120)
 
 
 def test_every_attack_is_run(outcomes):
