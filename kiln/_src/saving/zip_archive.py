@@ -14,6 +14,7 @@ reads the weights in place.
 
 from __future__ import annotations
 
+import abc
 import io
 import struct
 import threading
@@ -277,7 +278,39 @@ class _Checksum:
         return self._crc
 
 
-class _Window(io.RawIOBase):
+class SeekableView(io.RawIOBase):
+    """A read-only, seekable file over bytes that a subclass provides: it
+    keeps the position; subclasses give `_size()` and `readinto`."""
+
+    _position = 0
+
+    @abc.abstractmethod
+    def _size(self) -> int:
+        """The number of bytes in the view."""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            position = offset
+        elif whence == io.SEEK_CUR:
+            position = self._position + offset
+        else:
+            position = self._size() + offset
+        if position < 0:
+            raise ValueError("Negative seek position.")
+        self._position = position
+        return position
+
+    def tell(self) -> int:
+        return self._position
+
+
+class _Window(SeekableView):
     """A seekable view of ``file[start:start+length]`` (length None: to EOF)."""
 
     def __init__(
@@ -298,35 +331,14 @@ class _Window(io.RawIOBase):
         # since: `checksum` combines them instead of reading those bytes again.
         self._seen: list[tuple[int, int, int]] = []
 
-    def readable(self) -> bool:
-        return True
-
     def writable(self) -> bool:
         return self._writable
-
-    def seekable(self) -> bool:
-        return True
 
     def _size(self) -> int:
         if self._length is not None:
             return self._length
         self._file.seek(0, io.SEEK_END)
         return self._file.tell() - self._start
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            position = offset
-        elif whence == io.SEEK_CUR:
-            position = self._position + offset
-        else:
-            position = self._size() + offset
-        if position < 0:
-            raise ValueError("Negative seek position.")
-        self._position = position
-        return position
-
-    def tell(self) -> int:
-        return self._position
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")

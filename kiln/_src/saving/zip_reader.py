@@ -29,14 +29,13 @@ checking its CRC-32 before any byte is handed out.
 from __future__ import annotations
 
 import dataclasses
-import io
 import struct
 import zipfile
 import zlib
 from typing import IO, Any
 
 from kiln._src.saving.crc import crc32
-from kiln._src.saving.zip_archive import _Window
+from kiln._src.saving.zip_archive import SeekableView, _Window
 
 STORED = 0
 DEFLATED = 8
@@ -623,7 +622,7 @@ def read_member(file: IO[bytes], entry: ZipEntry) -> bytes:
     return data
 
 
-class InflatedMember(io.RawIOBase):
+class InflatedMember(SeekableView):
     """A DEFLATED member, inflated once, forward, at construction, then read
     randomly from memory.
 
@@ -639,7 +638,7 @@ class InflatedMember(io.RawIOBase):
 
     def __init__(self, file: IO[bytes], entry: ZipEntry):
         super().__init__()
-        self._size = entry.file_size
+        self._length = entry.file_size
         self._position = 0
         self._blocks: list[bytearray] = []
         try:
@@ -711,26 +710,12 @@ class InflatedMember(io.RawIOBase):
             block += view[:take]
             view = view[take:]
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}
-        position = base[whence] + offset
-        if position < 0:
-            raise ValueError("Negative seek position.")
-        self._position = position
-        return position
-
-    def tell(self) -> int:
-        return self._position
+    def _size(self) -> int:
+        return self._length
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        count = max(0, min(len(view), self._size - self._position))
+        count = max(0, min(len(view), self._length - self._position))
         filled = 0
         while filled < count:
             index, start = divmod(self._position + filled, _BLOCK)
