@@ -1,4 +1,4 @@
-"""The safe-mode allowlist of `serialization_lib`: what a file may name, pinned,
+"""The safe-mode allowlist (`name_allowlist`): what a file may name, pinned,
 and what it may not (kiln's saving, config, utility and ops functions, other
 classes), through every way a name reaches the resolver."""
 
@@ -18,10 +18,11 @@ from kiln._src.saving.errors import (
     InvalidFileError,
     UnknownObjectError,
 )
+from kiln._src.saving.safety import name_allowlist
+from kiln._src.saving.safety.name_allowlist import safe_builtin_names
 from kiln._src.saving.serialization_lib import (
     check_all_classes_resolvable,
     deserialize_keras_object,
-    safe_builtin_names,
 )
 
 # The whole allowlist, by export family. A new export that the rule lets in
@@ -167,11 +168,11 @@ def test_allowlist_rule_excludes_every_non_modeling_export():
         if name in allowed:
             continue
         if inspect.isclass(obj):
-            assert not issubclass(obj, serialization_lib._safe_bases()), name
+            assert not issubclass(obj, name_allowlist._safe_bases()), name
         else:  # every function outside the families, and their utilities
             assert (
-                family not in serialization_lib.SAFE_FUNCTION_FAMILIES
-                or short in serialization_lib.FAMILY_UTILITY_NAMES
+                family not in name_allowlist.SAFE_FUNCTION_FAMILIES
+                or short in name_allowlist.FAMILY_UTILITY_NAMES
             ), name
     for name in [
         "keras.saving.save_model",
