@@ -1,7 +1,9 @@
 """`ProgbarLogger` output, compared with Keras's ProgbarLogger given the same events.
 
-Times differ between runs; `_normalize` replaces them (and the redraw padding
-that depends on their width) in both outputs.
+Times differ between runs, and so does the width of every line that shows one:
+a redraw erases the previous line with one backspace per character and pads
+itself with spaces to that width. `_normalize` checks that padding rule on the
+raw text, then replaces the times and the width-dependent runs in both outputs.
 """
 
 from __future__ import annotations
@@ -17,11 +19,37 @@ from kiln._src.callbacks.progbar_logger import ProgbarLogger
 _ANSI = re.compile(r"\x1b\[\d+m")
 
 
+# One redraw of a verbose=1 bar: backspaces over the previous line, a carriage
+# return, the line, its padding, and a line break on the final update. A line
+# never ends with a space of its own (it ends with a value, "step" or "Unknown").
+_REDRAW = re.compile(r"(\x08*)\r([^\x08\r\n]*?)( *)(?=\x08|\r|\n|$)")
+
+
+def _check_redraws(text: str) -> None:
+    """Asserts Keras's redraw rule on raw output, whatever the times were.
+
+    A redraw erases exactly the previous line of its bar (or nothing, for a new
+    bar) and pads itself with spaces up to the previous line's width.
+    """
+    previous = 0
+    for erased, line, padding in _REDRAW.findall(text):
+        width = len(_ANSI.sub("", line))
+        expected = max(0, len(erased) - width)
+        assert len(erased) in (0, previous), (
+            f"erased {len(erased)} characters, previous line had {previous}: {line!r}"
+        )
+        assert len(padding) == expected, (
+            f"padded with {len(padding)} spaces, expected {expected}: {line!r}"
+        )
+        previous = width
+
+
 def _normalize(text: str) -> str:
+    _check_redraws(text)
+    text = _REDRAW.sub(lambda m: ("<BS>" if m[1] else "") + "\r" + m[2], text)
     text = re.sub(r"\d+(ms|us|s)/step", "T/step", text)
     text = re.sub(r"\x1b\[1m[\d:]+s?\x1b\[0m", "\x1b[1mCLOCK\x1b[0m", text)
-    text = re.sub(r" - \d+s - ", " - CLOCK - ", text)
-    return re.sub(r" *(\x08+)", "<BS>", text)
+    return re.sub(r" - \d+s - ", " - CLOCK - ", text)
 
 
 def _no_throttle(logger):
