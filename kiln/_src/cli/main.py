@@ -1,16 +1,20 @@
-"""The `kiln` command: ``kiln inspect FILE`` and ``kiln verify FILE``."""
+"""The `kiln` command: ``kiln inspect``, ``kiln verify`` and ``kiln --version``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+import kiln
 from kiln._src.saving.errors import InvalidFileError
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="kiln", description="Tools for Keras 3 / kiln model files."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"kiln {kiln.__version__}"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     inspect_parser = commands.add_parser(
@@ -28,6 +32,15 @@ def main(argv: list[str] | None = None) -> int:
         "when load_model would raise",
     )
     verify_parser.add_argument("file")
+    verify_parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the variable budget in bytes (default 8 GiB), as load_model's "
+        "limits=kiln.saving.LoadLimits(max_variable_bytes=N): raise it to "
+        "verify a model you trust whose variables take more",
+    )
     build = verify_parser.add_mutually_exclusive_group()
     build.add_argument(
         "--build",
@@ -48,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verify":
             from kiln._src.cli.verify_file import report
 
-            return report(args.file, args.build, sys.stdout)
+            return report(args.file, args.build, sys.stdout, args.max_bytes)
         from kiln._src.cli.inspect_file import describe
 
         describe(args.file, sys.stdout)

@@ -1,5 +1,7 @@
+import pathlib
 import subprocess
 import sys
+import tomllib
 
 import numpy as np
 
@@ -140,3 +142,13 @@ def test_bad_files_exit_with_1_and_no_traceback(tmp_path, capsys):
             assert code in allowed, (command, name, output)
             assert "internal error" not in output, (command, name, output)
             assert "cannot read" in output or "FAIL" in output or code == 0
+
+
+def test_version():
+    result = _run("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"kiln {keras.__version__}\n"
+    # The version shown is the one the package is published under.
+    pyproject = pathlib.Path(__file__).parents[3] / "pyproject.toml"
+    with pyproject.open("rb") as file:
+        assert tomllib.load(file)["project"]["version"] == keras.__version__
