@@ -3,14 +3,20 @@
 Builds a model, trains it with a progress bar, saves it to a `.keras` file,
 reloads it, checks that the reloaded model predicts exactly the same, checks
 the file with `kiln verify`, reads one weight lazily, then shows the config,
-the file's contents (`kiln inspect`) and the summary. Runs in a temporary
-directory and prints each step.
+the file's contents (`kiln inspect`) and the summary. Prints each step.
+
+Runs in a temporary directory, removed at the end (also when a step fails).
+Pass ``--keep`` to keep it and look at the files written there::
+
+    python examples/guide_walkthrough.py --keep
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shutil
 import tempfile
 import zipfile
 
@@ -37,10 +43,31 @@ class Scale(keras.layers.Layer):
         return ops.multiply(inputs, self.scale)
 
 
-def main() -> None:
-    keras.utils.set_random_seed(42)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary directory with the files written",
+    )
+    args = parser.parse_args(argv)
     workdir = tempfile.mkdtemp(prefix="kiln-walkthrough-")
+    start = os.getcwd()
     os.chdir(workdir)
+    try:
+        walk()
+    finally:
+        os.chdir(start)
+        if args.keep:
+            print(f"\nfiles kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+            print(f"\nremoved {workdir} (pass --keep to keep the files)")
+
+
+def walk() -> None:
+    """Runs every step, writing its files to the current directory."""
+    keras.utils.set_random_seed(42)
 
     step("Build a Functional model (with a custom layer)")
     inputs = keras.Input(shape=(32,), name="features")
@@ -107,7 +134,6 @@ def main() -> None:
 
     step("Inspect: summary")
     reloaded.summary()
-    print(f"\nfiles written in {workdir}")
 
 
 if __name__ == "__main__":
