@@ -9,6 +9,7 @@ from kiln._src.saving.object_registration import (
     get_registered_object,
     register_keras_serializable,
 )
+from kiln._src.saving.safety.limits import LoadLimits
 from kiln._src.saving.saving_api import (
     load_model,
     load_weights,
@@ -30,6 +31,7 @@ from kiln._src.saving.weights_file import (
 __all__ = [
     "CustomObjectScope",
     "InvalidFileError",
+    "LoadLimits",
     "LoadReport",
     "WeightInfo",
     "WeightsFile",

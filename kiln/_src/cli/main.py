@@ -32,6 +32,15 @@ def main(argv: list[str] | None = None) -> int:
         "when load_model would raise",
     )
     verify_parser.add_argument("file")
+    verify_parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the variable budget in bytes (default 8 GiB), as load_model's "
+        "limits=kiln.saving.LoadLimits(max_variable_bytes=N): raise it to "
+        "verify a model you trust whose variables take more",
+    )
     build = verify_parser.add_mutually_exclusive_group()
     build.add_argument(
         "--build",
@@ -52,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verify":
             from kiln._src.cli.verify_file import report
 
-            return report(args.file, args.build, sys.stdout)
+            return report(args.file, args.build, sys.stdout, args.max_bytes)
         from kiln._src.cli.inspect_file import describe
 
         describe(args.file, sys.stdout)

@@ -30,6 +30,7 @@ from typing import IO, Any
 
 from kiln._src.saving import file_io
 from kiln._src.saving.errors import InvalidFileError
+from kiln._src.saving.safety.limits import DEFAULT_LIMITS, LoadLimits
 
 # (status, check, detail)
 Finding = tuple[str, str, str]
@@ -68,19 +69,22 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def verify(path: str, build: bool = True) -> list[Finding]:
+def verify(
+    path: str, build: bool = True, limits: LoadLimits = DEFAULT_LIMITS
+) -> list[Finding]:
     """Checks `path` (a `.keras` file, a ``zipped=False`` directory, a
     `.weights.h5` file or a sharded `.weights.json` index) and returns one
     finding per check, in the loader's order; `build=False` stops a model's
-    checks before the rebuild (``--no-build``)."""
+    checks before the rebuild (``--no-build``). ``limits``: the caps a load
+    with ``limits=`` would apply (``--max-bytes``)."""
     findings: list[Finding] = []
     try:
         if file_io.isdir(path) or path.endswith(".keras"):
-            _verify_model(path, build, findings)
+            _verify_model(path, build, limits, findings)
         elif path.endswith(".weights.h5"):
             _verify_weights_file(path, findings)
         elif path.endswith(".weights.json"):
-            _verify_sharded(path, findings)
+            _verify_sharded(path, limits, findings)
         else:
 
             def refuse() -> str:
@@ -129,14 +133,14 @@ def _verify_weights_file(path: str, findings: list[Finding]) -> None:
     _run(findings, "weights", weights)
 
 
-def _verify_sharded(path: str, findings: list[Finding]) -> None:
+def _verify_sharded(path: str, limits: LoadLimits, findings: list[Finding]) -> None:
     from kiln._src.saving.h5_store import H5Reader
     from kiln._src.saving.sharded_weights import ShardIndex
 
     state: dict[str, Any] = {}
 
     def index() -> str:
-        state["index"] = ShardIndex(path)
+        state["index"] = ShardIndex(path, limits)
         return (
             f"{_plural(len(state['index'].shards), 'shard')} named, plain files "
             "beside the index"
@@ -158,7 +162,9 @@ def _verify_sharded(path: str, findings: list[Finding]) -> None:
     _run(findings, "shards", shards)
 
 
-def _verify_model(path: str, build: bool, findings: list[Finding]) -> None:
+def _verify_model(
+    path: str, build: bool, limits: LoadLimits, findings: list[Finding]
+) -> None:
     from kiln._src.saving import saving_api, saving_lib
 
     state: dict[str, Any] = {}
@@ -169,7 +175,7 @@ def _verify_model(path: str, build: bool, findings: list[Finding]) -> None:
     def container() -> str:
         # load_model's path rules, then the archive's own checks.
         saving_api.check_model_path(path)
-        state["archive"] = saving_lib._Archive(path)
+        state["archive"] = saving_lib._Archive(path, limits)
         kind = "directory" if file_io.isdir(path) else "zip archive"
         return f"{kind}: expected members only, regular files, sizes within limits"
 
@@ -178,10 +184,7 @@ def _verify_model(path: str, build: bool, findings: list[Finding]) -> None:
     try:
 
         def config() -> str:
-            data = archive.read_member(member, saving_lib.MAX_CONFIG_BYTES)
-            state["config"] = saving_lib.parse_model_config(
-                data, f"'{path}' member '{member}'"
-            )
+            data, state["config"] = saving_lib.read_model_config(archive)
             saving_lib.check_model_config(
                 state["config"], member, custom_objects, safe_mode
             )
@@ -239,7 +242,11 @@ def _verify_build(
 
     def variable_budget() -> str:
         total = budget.check_variable_budget(
-            model, archive.weights_size(), f"Cannot load '{path}'", walked=walked
+            model,
+            archive.weights_size(),
+            f"Cannot load '{path}'",
+            archive.limits,
+            walked,
         )
         return f"the variables need {total:,} bytes, within the file and the cap"
 
@@ -265,9 +272,20 @@ def _verify_build(
             state["reader"].close()
 
 
-def report(path: str, build: bool, out: IO[str]) -> int:
-    """Prints the findings for `path`; returns the command's exit status."""
-    findings = verify(path, build)
+def report(path: str, build: bool, out: IO[str], max_bytes: int | None = None) -> int:
+    """Prints the findings for `path`; returns the command's exit status.
+    ``max_bytes`` (``--max-bytes``): the variable budget, as
+    ``load_model(path, limits=LoadLimits(max_variable_bytes=max_bytes))``."""
+    try:
+        limits = (
+            DEFAULT_LIMITS
+            if max_bytes is None
+            else LoadLimits(max_variable_bytes=max_bytes)
+        )
+    except ValueError as error:
+        print(f"kiln verify: --max-bytes: {error}", file=out)
+        return 2
+    findings = verify(path, build, limits)
     width = max(len(name) for _, name, _ in findings)
     for status, name, detail in findings:
         print(f"{status:<4}  {name:<{width}}  {detail}", file=out)

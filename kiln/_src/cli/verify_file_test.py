@@ -3,6 +3,7 @@ the check that names its fault, without the model being built."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -333,3 +334,15 @@ def test_no_build_stops_before_the_rebuild_and_never_passes_a_refused_file(
     assert "build" not in {name for _, name, _ in quick}
     with pytest.raises(kiln.saving.InvalidFileError, match="bytes"):
         kiln.saving.load_model(path)
+
+
+def test_max_bytes_sets_the_variable_budget(saved, capsys):
+    path = str(saved / "m.keras")
+    assert main(["verify", "--max-bytes", "1", path]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  budget" in out and "over the limit of 1 bytes" in out
+    needed = int(re.search(r"kiln verify --max-bytes (\d+) FILE", out).group(1))
+    assert main(["verify", "--max-bytes", str(needed), path]) == 0
+    assert f"the variables need {needed:,} bytes" in capsys.readouterr().out
+    assert main(["verify", "--max-bytes", "-1", path]) == 2
+    assert "must be a non-negative integer" in capsys.readouterr().out

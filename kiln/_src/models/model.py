@@ -159,12 +159,19 @@ class Model(Trainer, Layer):
         save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(
-        self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any
+        self,
+        filepath: Any,
+        skip_mismatch: bool = False,
+        limits: Any = None,
+        **kwargs: Any,
     ) -> None:
-        """Loads weights saved by `save_weights` (or a `.keras` file's)."""
+        """Loads weights saved by `save_weights` (or a `.keras` file's);
+        ``limits``: a `kiln.saving.LoadLimits` raising the size caps."""
         from kiln._src.saving.saving_api import load_weights
 
-        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+        load_weights(
+            self, filepath, skip_mismatch=skip_mismatch, limits=limits, **kwargs
+        )
 
     def to_json(self, **kwargs: Any) -> str:
         """The model's architecture as a JSON string (no weights)."""

@@ -8,6 +8,7 @@ from typing import Any
 from kiln._src.api_export import keras_export
 from kiln._src.saving import file_io, saving_lib
 from kiln._src.saving.errors import InvalidFileError
+from kiln._src.saving.safety.limits import LoadLimits, check_limits
 
 _LEGACY_H5 = (".h5", ".hdf5")
 
@@ -116,6 +117,7 @@ def load_model(
     custom_objects: dict[str, Any] | None = None,
     compile: bool = True,
     safe_mode: bool = True,
+    limits: LoadLimits | None = None,
 ) -> Any:
     """Loads a model saved with `save_model` (by kiln or by Keras 3).
 
@@ -125,6 +127,10 @@ def load_model(
         compile: whether to compile the model as it was when saved.
         safe_mode: refuse Python bytecode (lambdas) in the file. kiln never
             imports modules named by a file, in either mode.
+        limits: a `kiln.saving.LoadLimits` to raise the size caps (a kiln
+            extension), e.g. ``LoadLimits(max_variable_bytes=32 * 2**30)``
+            to load a model whose variables take over the default 8 GiB.
+            None: the defaults.
     """
     path = file_io.fspath(filepath)
     if custom_objects is not None and not isinstance(custom_objects, dict):
@@ -132,8 +138,11 @@ def load_model(
             "`custom_objects` must be a dict {name: class_or_function}. "
             f"Received: custom_objects={custom_objects!r}"
         )
+    limits = check_limits(limits)
     check_model_path(path)
-    return saving_lib.load_model_from_path(path, custom_objects, compile, safe_mode)
+    return saving_lib.load_model_from_path(
+        path, custom_objects, compile, safe_mode, limits
+    )
 
 
 @keras_export("keras.saving.save_weights")
@@ -187,7 +196,11 @@ def save_weights(
 
 @keras_export("keras.saving.load_weights")
 def load_weights(
-    model: Any, filepath: Any, skip_mismatch: bool = False, **kwargs: Any
+    model: Any,
+    filepath: Any,
+    skip_mismatch: bool = False,
+    limits: LoadLimits | None = None,
+    **kwargs: Any,
 ) -> None:
     """Loads weights from a `.weights.h5`, `.weights.json` (sharded) or
     `.keras` file into a built model.
@@ -195,8 +208,12 @@ def load_weights(
     Args:
         skip_mismatch: warn and skip objects whose variable count or shapes
             differ, instead of raising.
+        limits: a `kiln.saving.LoadLimits` to raise the size caps (a kiln
+            extension): a `.keras` file's weights member or a shard over
+            16 GiB needs ``max_weights_bytes``. None: the defaults.
     """
     path = file_io.fspath(filepath)
+    limits = check_limits(limits)
     if kwargs:
         raise ValueError(f"Unexpected keyword arguments: {sorted(kwargs)}")
     if not (
@@ -216,9 +233,9 @@ def load_weights(
     if path.endswith(".weights.json"):
         from kiln._src.saving import sharded_weights
 
-        sharded_weights.load_sharded_weights(model, path, skip_mismatch)
+        sharded_weights.load_sharded_weights(model, path, skip_mismatch, limits)
         return
-    saving_lib.load_weights_from_path(model, path, skip_mismatch)
+    saving_lib.load_weights_from_path(model, path, skip_mismatch, limits)
 
 
 __all__ = [

@@ -359,3 +359,75 @@ def test_a_damaged_deflate_stream_is_an_invalid_file(saved, member):
     path.write_bytes(bytes(raw))
     with pytest.raises(InvalidFileError, match=f"'{member}'"):
         kiln.models.load_model(path)
+
+
+def _big(tmp_path):
+    # 100 x 100 kernel + 100 bias, float32: 40 400 bytes of variables.
+    model = _model(units=100, inputs=100)
+    path = tmp_path / "big.keras"
+    model.save(path)
+    return model, path
+
+
+def test_variables_over_lowered_limits_are_refused_with_the_hint(tmp_path):
+    _, path = _big(tmp_path)
+    lowered = kiln.saving.LoadLimits(max_variable_bytes=40_399)
+    with pytest.raises(InvalidFileError) as error:
+        kiln.saving.load_model(path, limits=lowered)
+    message = str(error.value)
+    assert "over the limit of 40399 bytes for all variables together" in message
+    assert "limits=kiln.saving.LoadLimits(max_variable_bytes=40400)" in message
+    assert "kiln verify --max-bytes 40400" in message
+
+
+def test_variables_load_with_the_limit_raised(tmp_path):
+    model, path = _big(tmp_path)
+    exact = kiln.saving.LoadLimits(max_variable_bytes=40_400)
+    loaded = kiln.saving.load_model(path, limits=exact)
+    for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_load_weights_takes_limits(tmp_path, zipped):
+    model = _model(units=100, inputs=100)
+    path = tmp_path / ("m.keras" if zipped else "m_dir")
+    model.save(path, zipped=zipped)
+    size = (
+        zipfile.ZipFile(path).getinfo("model.weights.h5").file_size
+        if zipped
+        else os.path.getsize(path / "model.weights.h5")
+    )
+    fresh = _model(units=100, inputs=100)
+    lowered = kiln.saving.LoadLimits(max_weights_bytes=size - 1)
+    with pytest.raises(
+        InvalidFileError,
+        match=rf"LoadLimits\(max_weights_bytes={size}\) to load_model or load_weights",
+    ):
+        fresh.load_weights(path, limits=lowered)
+    with pytest.raises(InvalidFileError, match="max_weights_bytes"):
+        kiln.saving.load_model(path, limits=lowered)
+    fresh.load_weights(path, limits=kiln.saving.LoadLimits(max_weights_bytes=size))
+    for a, b in zip(fresh.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sharded_load_weights_takes_limits(tmp_path):
+    model = _model(units=100, inputs=100)
+    index = tmp_path / "m.weights.json"
+    model.save_weights(index, max_shard_size=0.00004)  # about 43 KB a shard
+    biggest = max(p.stat().st_size for p in tmp_path.glob("m_*.weights.h5"))
+    fresh = _model(units=100, inputs=100)
+    with pytest.raises(InvalidFileError, match="max_weights_bytes"):
+        fresh.load_weights(
+            index, limits=kiln.saving.LoadLimits(max_weights_bytes=biggest - 1)
+        )
+    fresh.load_weights(index, limits=kiln.saving.LoadLimits(max_weights_bytes=biggest))
+    for a, b in zip(fresh.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_limits_must_be_load_limits(tmp_path):
+    _, path = _big(tmp_path)
+    with pytest.raises(TypeError, match="must be a kiln.saving.LoadLimits"):
+        kiln.saving.load_model(path, limits={"max_variable_bytes": 1 << 40})

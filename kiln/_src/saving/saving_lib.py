@@ -28,6 +28,7 @@ from kiln._src.saving.safety import (
     graph_checks,
     json_checks,
 )
+from kiln._src.saving.safety.limits import DEFAULT_LIMITS, LoadLimits
 from kiln._src.saving.zip_archive import ZipWriter, check_window_crc
 
 CONFIG_MEMBER = "config.json"
@@ -133,8 +134,9 @@ class _Archive:
     when DEFLATED.
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, limits: LoadLimits = DEFAULT_LIMITS):
         self.path = path
+        self.limits = limits
         self._file: IO[bytes] | None = None
         self._directory: zip_reader.ZipDirectory | None = None
         self._weights_window: tuple[Any, zip_reader.ZipEntry] | None = None
@@ -142,11 +144,11 @@ class _Archive:
         if file_io.isdir(path):
             # Same containment rules as a zip: expected members only, regular
             # files (never a followed symlink), size caps.
-            self._sizes = directory_checks.check_model_directory(path)
+            self._sizes = directory_checks.check_model_directory(path, limits)
             return
         self._file = file_io.open_read(path)
         try:
-            self._directory = archive_checks.check_archive(self._file, path)
+            self._directory = archive_checks.check_archive(self._file, path, limits)
         except InvalidFileError:
             self.close()
             raise
@@ -254,9 +256,9 @@ class _Archive:
             self._file.close()
 
 
-def _parse_config(data: bytes, where: str) -> Any:
+def _parse_config(data: bytes, where: str, max_bytes: int) -> Any:
     # Bounded and strict: depth, size, duplicate keys, NaN, huge integers.
-    return json_checks.load_json(data, where, max_bytes=MAX_CONFIG_BYTES)
+    return json_checks.load_json(data, where, max_bytes=max_bytes)
 
 
 # The config stage of a load, one function per step, shared by
@@ -264,10 +266,13 @@ def _parse_config(data: bytes, where: str) -> Any:
 # runs the same checks in the same order.
 
 
-def parse_model_config(data: bytes, where: str) -> dict[str, Any]:
-    """Step 1: the bounded, strict parse of a model's config; the top level
-    must be a JSON object."""
-    config = _parse_config(data, where)
+def parse_model_config(
+    data: bytes, where: str, max_bytes: int = MAX_CONFIG_BYTES
+) -> dict[str, Any]:
+    """Step 1: the bounded, strict parse of a model's config (at most
+    ``max_bytes``, `LoadLimits.max_config_bytes`); the top level must be a
+    JSON object."""
+    config = _parse_config(data, where, max_bytes)
     if not isinstance(config, dict):
         raise InvalidFileError(f"{where} must hold a JSON object.")
     return config
@@ -339,15 +344,25 @@ def build_model(
     return model
 
 
+def read_model_config(archive: _Archive) -> tuple[bytes, dict[str, Any]]:
+    """The config stage's read and step 1 for an opened archive, within its
+    limits: (the member's bytes, the parsed config)."""
+    cap = archive.limits.max_config_bytes
+    data = archive.read_member(CONFIG_MEMBER, cap)
+    where = f"'{archive.path}' member '{CONFIG_MEMBER}'"
+    return data, parse_model_config(data, where, cap)
+
+
 def load_model_from_path(
-    path: str, custom_objects: dict[str, Any] | None, compile: bool, safe_mode: bool
+    path: str,
+    custom_objects: dict[str, Any] | None,
+    compile: bool,
+    safe_mode: bool,
+    limits: LoadLimits = DEFAULT_LIMITS,
 ) -> Any:
-    archive = _Archive(path)
+    archive = _Archive(path, limits)
     try:
-        config = parse_model_config(
-            archive.read_member(CONFIG_MEMBER, MAX_CONFIG_BYTES),
-            f"'{path}' member '{CONFIG_MEMBER}'",
-        )
+        _, config = read_model_config(archive)
         if not compile:
             config = {k: v for k, v in config.items() if k != "compile_config"}
         check_model_config(config, CONFIG_MEMBER, custom_objects, safe_mode)
@@ -355,7 +370,7 @@ def load_model_from_path(
         # Every variable's bytes, from shapes alone, before any is allocated.
         walked = list(saveable_walk.walk(model))
         budget.check_variable_budget(
-            model, archive.weights_size(), f"Cannot load '{path}'", walked=walked
+            model, archive.weights_size(), f"Cannot load '{path}'", limits, walked
         )
         reader = archive.weights_reader()
         try:
@@ -373,9 +388,11 @@ def load_model_from_path(
     return model
 
 
-def load_weights_from_path(model: Any, path: str, skip_mismatch: bool) -> None:
+def load_weights_from_path(
+    model: Any, path: str, skip_mismatch: bool, limits: LoadLimits = DEFAULT_LIMITS
+) -> None:
     if path.endswith(".keras") or file_io.isdir(path):
-        archive = _Archive(path)
+        archive = _Archive(path, limits)
         try:
             reader = archive.weights_reader()
             try:

@@ -39,7 +39,7 @@ from kiln._src.saving.h5_store import (
     natural_key,
 )
 from kiln._src.saving.safety import directory_checks, json_checks
-from kiln._src.saving.safety.archive_checks import MAX_WEIGHTS_BYTES
+from kiln._src.saving.safety.limits import DEFAULT_LIMITS, LoadLimits
 
 GiB = 1024**3
 INDEX_SUFFIX = ".weights.json"
@@ -229,8 +229,9 @@ class ShardIndex:
         total_size: the ``metadata.total_size`` field (or None).
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, limits: LoadLimits = DEFAULT_LIMITS):
         self.path = path
+        self.limits = limits
         self.directory = os.path.dirname(os.path.abspath(path))
         if not file_io.exists(path):
             raise FileNotFoundError(f"File not found: filepath={path}")
@@ -295,7 +296,7 @@ class ShardIndex:
         """The checked path of shard ``name``: a file of its own directly in
         the index's directory, by the rules for the members of a model
         directory (`directory_checks.check_member_file`: a regular file, not
-        a symbolic link, one hard link, at most `MAX_WEIGHTS_BYTES`), so a
+        a symbolic link, one hard link, at most `LoadLimits.max_weights_bytes`), so a
         shard never stands for a file that lives elsewhere."""
         full = os.path.join(self.directory, name)
 
@@ -308,7 +309,11 @@ class ShardIndex:
 
         try:
             directory_checks.check_member_file(
-                self.directory, name, MAX_WEIGHTS_BYTES, fail
+                self.directory,
+                name,
+                self.limits.max_weights_bytes,
+                fail,
+                "max_weights_bytes",
             )
         except FileNotFoundError:
             raise InvalidFileError(
@@ -440,12 +445,15 @@ class ShardedReader:
             reader.close()
 
 
-def load_sharded_weights(model: Any, path: str, skip_mismatch: bool) -> ShardedReader:
-    """Loads a sharded save into ``model``; returns the (closed) reader, whose
-    bookkeeping tells which shards were opened."""
+def load_sharded_weights(
+    model: Any, path: str, skip_mismatch: bool, limits: LoadLimits = DEFAULT_LIMITS
+) -> ShardedReader:
+    """Loads a sharded save into ``model``, each shard within ``limits``;
+    returns the (closed) reader, whose bookkeeping tells which shards were
+    opened."""
     from kiln._src.saving.saving_lib import load_weights_into
 
-    reader = ShardedReader(ShardIndex(path))
+    reader = ShardedReader(ShardIndex(path, limits))
     try:
         load_weights_into(model, reader, skip_mismatch)
     finally:

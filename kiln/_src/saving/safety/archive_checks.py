@@ -21,17 +21,21 @@ from typing import IO
 
 from kiln._src.saving import zip_reader
 from kiln._src.saving.errors import InvalidFileError
+from kiln._src.saving.safety.limits import (
+    DEFAULT_LIMITS,
+    LoadLimits,
+    MiB,
+    raise_hint,
+)
 from kiln._src.saving.zip_reader import ZipDirectory, ZipEntry
-
-MiB = 1024 * 1024
-GiB = 1024 * MiB
 
 MAX_MEMBERS = 10_000
 MAX_NAME_BYTES = 512
 MAX_METADATA_BYTES = 1 * MiB
-MAX_CONFIG_BYTES = 64 * MiB
-MAX_WEIGHTS_BYTES = 16 * GiB
-MAX_ASSETS_BYTES = 1 * GiB  # all `assets/...` members together
+# The caps a caller may raise (`LoadLimits`), at their defaults.
+MAX_CONFIG_BYTES = DEFAULT_LIMITS.max_config_bytes
+MAX_WEIGHTS_BYTES = DEFAULT_LIMITS.max_weights_bytes
+MAX_ASSETS_BYTES = DEFAULT_LIMITS.max_assets_bytes  # all `assets/...` together
 # DEFLATE cannot expand more than ~1032:1; a higher declared ratio is a lie.
 MAX_DEFLATE_RATIO = 1100
 # A DEFLATED weights member is inflated into memory before HDF5 reads it, so
@@ -50,11 +54,9 @@ METADATA_MEMBER = "metadata.json"
 CONFIG_MEMBER = "config.json"
 WEIGHTS_MEMBER = "model.weights.h5"
 ASSETS_PREFIX = "assets/"
-_MEMBER_CAPS = {
-    METADATA_MEMBER: MAX_METADATA_BYTES,
-    CONFIG_MEMBER: MAX_CONFIG_BYTES,
-    WEIGHTS_MEMBER: MAX_WEIGHTS_BYTES,
-}
+MEMBERS = (METADATA_MEMBER, CONFIG_MEMBER, WEIGHTS_MEMBER)
+# The `LoadLimits` field that raises each member's cap (assets: the rest).
+CAP_FIELDS = {CONFIG_MEMBER: "max_config_bytes", WEIGHTS_MEMBER: "max_weights_bytes"}
 _ALLOWED_METHODS = {zip_reader.STORED: "STORED", zip_reader.DEFLATED: "DEFLATED"}
 _ENCRYPTION_FLAGS = 0x0001 | 0x0040 | 0x2000  # encrypted, strong, masked headers
 # DEFLATE options (informational), data descriptor, UTF-8 name.
@@ -79,7 +81,18 @@ def not_a_zip(path: str, file_size: int, reason: object) -> InvalidFileError:
     )
 
 
-def check_archive(file: IO[bytes], path: str) -> ZipDirectory:
+def member_caps(limits: LoadLimits) -> dict[str, int]:
+    """The size cap of each fixed member (zip or directory) under ``limits``."""
+    return {
+        METADATA_MEMBER: MAX_METADATA_BYTES,
+        CONFIG_MEMBER: limits.max_config_bytes,
+        WEIGHTS_MEMBER: limits.max_weights_bytes,
+    }
+
+
+def check_archive(
+    file: IO[bytes], path: str, limits: LoadLimits = DEFAULT_LIMITS
+) -> ZipDirectory:
     """Parses the `.keras` zip in `file` strictly, checks every member against
     the rules in FORMAT.md ("Limits"), then checks every local header against
     the directory; returns the checked directory, from which members are
@@ -92,7 +105,7 @@ def check_archive(file: IO[bytes], path: str) -> ZipDirectory:
         raise not_a_zip(path, file_size, error) from None
     except zip_reader.ZipLayoutError as error:
         raise _fail(path, error.member, error.rule) from None
-    check_entries(directory.entries, file_size, path)
+    check_entries(directory.entries, file_size, path, limits)
     try:
         zip_reader.check_local_headers(file, directory)
     except zip_reader.ZipLayoutError as error:
@@ -100,9 +113,16 @@ def check_archive(file: IO[bytes], path: str) -> ZipDirectory:
     return directory
 
 
-def check_entries(entries: list[ZipEntry], file_size: int, path: str) -> None:
+def check_entries(
+    entries: list[ZipEntry],
+    file_size: int,
+    path: str,
+    limits: LoadLimits = DEFAULT_LIMITS,
+) -> None:
     """Checks every central-directory entry against the rules in FORMAT.md
-    ("Limits"); raises `InvalidFileError` at the first broken one."""
+    ("Limits"), with the size caps of ``limits``; raises `InvalidFileError`
+    at the first broken one."""
+    caps = member_caps(limits)
     if len(entries) > MAX_MEMBERS:
         raise _fail(
             path,
@@ -123,14 +143,16 @@ def check_entries(entries: list[ZipEntry], file_size: int, path: str) -> None:
             )
         seen[key] = name
         _check_kind(info, name, path)
-        _check_method_and_sizes(info, name, file_size, path)
+        cap = caps.get(name, limits.max_assets_bytes)
+        _check_method_and_sizes(info, name, file_size, path, cap)
         if name.startswith(ASSETS_PREFIX):
             assets_total += info.file_size
-            if assets_total > MAX_ASSETS_BYTES:
+            if assets_total > limits.max_assets_bytes:
                 raise _fail(
                     path,
                     name,
-                    f"assets declare more than {MAX_ASSETS_BYTES} bytes in total.",
+                    f"assets declare more than {limits.max_assets_bytes} bytes "
+                    "in total." + _hint(ASSETS_PREFIX, assets_total),
                 )
 
 
@@ -153,7 +175,7 @@ def _check_name(info: ZipEntry, path: str) -> str:
         parts = parts[:-1]
     if any(part in ("", ".", "..") for part in parts):
         raise _fail(path, name, "the name has an empty, '.' or '..' path component.")
-    if name in _MEMBER_CAPS:
+    if name in MEMBERS:
         return name
     if name.startswith(ASSETS_PREFIX) or name == ASSETS_PREFIX:
         return name
@@ -196,8 +218,14 @@ def _check_kind(info: ZipEntry, name: str, path: str) -> None:
         raise _fail(path, name, "the member is marked as a directory.")
 
 
+def _hint(name: str, needed: int) -> str:
+    if name == METADATA_MEMBER:
+        return ""  # fixed: Keras writes a few hundred bytes
+    return " " + raise_hint(CAP_FIELDS.get(name, "max_assets_bytes"), needed)
+
+
 def _check_method_and_sizes(
-    info: ZipEntry, name: str, file_size: int, path: str
+    info: ZipEntry, name: str, file_size: int, path: str, cap: int
 ) -> None:
     method = _ALLOWED_METHODS.get(info.compress_type)
     if method is None:
@@ -207,13 +235,12 @@ def _check_method_and_sizes(
             f"compression method {info.compress_type} is not allowed (only "
             "STORED and DEFLATED).",
         )
-    cap = _MEMBER_CAPS.get(name, MAX_ASSETS_BYTES)
     if info.file_size > cap:
         raise _fail(
             path,
             name,
             f"it declares {info.file_size} bytes uncompressed, over the "
-            f"{cap}-byte limit for this member.",
+            f"{cap}-byte limit for this member." + _hint(name, info.file_size),
         )
     if info.compress_size > file_size:
         raise _fail(

@@ -5,9 +5,10 @@ Loading deserializes the model first; kiln's variables are lazy (a shape and
 a dtype, no buffer, no initializer run), so a config that declares a huge
 layer costs nothing until its variables are filled. This check runs in
 between: it sums every variable's bytes and refuses the file when the sum is
-over `MAX_TOTAL_VARIABLE_BYTES`, or over what the weights file could hold
-(honest files store weights uncompressed, so they declare about what they
-store). The limits are documented in `FORMAT.md` ("Limits").
+over what the weights file could hold (honest files store weights
+uncompressed, so they declare about what they store), or over
+`LoadLimits.max_variable_bytes` (8 GiB unless the caller raises it). The
+limits are documented in `FORMAT.md` ("Limits").
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ import numpy as np
 
 from kiln._src.saving import saveable_walk
 from kiln._src.saving.errors import InvalidFileError
+from kiln._src.saving.safety.limits import (
+    DEFAULT_LIMITS,
+    LoadLimits,
+    MiB,
+    raise_hint,
+)
 
-MiB = 1024 * 1024
-GiB = 1024 * MiB
-
-# The most bytes all of a loaded model's variables may take together.
-MAX_TOTAL_VARIABLE_BYTES = 8 * GiB
+# The most bytes all of a loaded model's variables may take together, unless
+# the caller raises it (`LoadLimits.max_variable_bytes`).
+MAX_TOTAL_VARIABLE_BYTES = DEFAULT_LIMITS.max_variable_bytes
 # Variables may declare at most this multiple of the weights file's size,
 # plus `WEIGHTS_SLACK_BYTES` (HDF5 metadata, tiny models).
 WEIGHTS_SIZE_RATIO = 1.01
@@ -69,14 +74,14 @@ def check_variable_budget(
     model: Any,
     weights_size: int,
     where: str,
-    max_total: int = MAX_TOTAL_VARIABLE_BYTES,
+    limits: LoadLimits = DEFAULT_LIMITS,
     walked: list[tuple[str, Any]] | None = None,
 ) -> int:
     """Sums the bytes of every variable a load will fill (the objects
     `saveable_walk.walk` reaches, each variable once) and raises
     `InvalidFileError` naming the biggest ones when the sum is over
-    ``max_total`` or over ``weights_size * 1.01 + 1 MiB``. Returns the sum.
-    ``walked``: the walk's result when the caller has it already.
+    ``limits.max_variable_bytes`` or over ``weights_size * 1.01 + 1 MiB``.
+    Returns the sum. ``walked``: the walk's result when the caller has it already.
 
     Reads only shapes and dtypes: nothing is allocated."""
     sizes: list[tuple[int, int, Any]] = []
@@ -89,6 +94,7 @@ def check_variable_budget(
             nbytes = _variable_bytes(variable, where)
             sizes.append((nbytes, id(variable), variable))
     total = sum(size for size, _, _ in sizes)
+    max_total = limits.max_variable_bytes
     from_file = int(weights_size * WEIGHTS_SIZE_RATIO) + WEIGHTS_SLACK_BYTES
     if total <= max_total and total <= from_file:
         return total
@@ -97,22 +103,23 @@ def check_variable_budget(
         f"'{_name(variable)}' {tuple(variable.shape)} = {size} bytes"
         for size, _, variable in biggest
     )
-    if total > max_total:
-        reason = (
-            f"over the limit of {max_total} bytes for all variables together "
-            "(kiln's MAX_TOTAL_VARIABLE_BYTES)"
+    if total > from_file:
+        # A config that declares more than its file stores is forged, whatever
+        # the cap: raising it would not help.
+        raise InvalidFileError(
+            f"{where}: the model's config declares {len(sizes)} variables of "
+            f"{total} bytes in total, more than the weights file could hold: it "
+            f"is {weights_size} bytes, and variables may declare at most "
+            f"{WEIGHTS_SIZE_RATIO} x that + {WEIGHTS_SLACK_BYTES} bytes = "
+            f"{from_file} bytes (weights are stored uncompressed, so an honest "
+            f"file stores what its config declares). Biggest: {shown}. The "
+            "config does not match its weights (a forged or corrupted file); "
+            "nothing was allocated."
         )
-    else:
-        reason = (
-            f"more than the weights file could hold: it is {weights_size} "
-            f"bytes, and variables may declare at most {WEIGHTS_SIZE_RATIO} x "
-            f"that + {WEIGHTS_SLACK_BYTES} bytes = {from_file} bytes (weights "
-            "are stored uncompressed, so an honest file stores what its config "
-            "declares)"
-        )
+    # An honest model can be this big: say how to raise the cap.
     raise InvalidFileError(
         f"{where}: the model's config declares {len(sizes)} variables of "
-        f"{total} bytes in total, {reason}. Biggest: {shown}. The config does "
-        "not match its weights (a forged or corrupted file); nothing was "
-        "allocated."
+        f"{total} bytes in total, over the limit of {max_total} bytes for all "
+        f"variables together. Biggest: {shown}. Nothing was allocated. "
+        + raise_hint("max_variable_bytes", total)
     )

@@ -6,6 +6,7 @@ import pytest
 import kiln
 from kiln._src.saving.errors import InvalidFileError
 from kiln._src.saving.safety import budget
+from kiln._src.saving.safety.limits import LoadLimits
 
 
 def _dense(units: int, width: int, dtype: str = "float32") -> kiln.Model:
@@ -37,7 +38,9 @@ def test_over_the_hard_cap_even_with_a_big_file():
     with pytest.raises(InvalidFileError, match="over the limit of 8589934592 bytes"):
         budget.check_variable_budget(model, 1 << 40, "test")
     with pytest.raises(InvalidFileError, match="over the limit of 1000 bytes"):
-        budget.check_variable_budget(_dense(100, 100), 1 << 30, "test", max_total=1000)
+        budget.check_variable_budget(
+            _dense(100, 100), 1 << 30, "test", LoadLimits(max_variable_bytes=1000)
+        )
 
 
 class _FakeVariable:

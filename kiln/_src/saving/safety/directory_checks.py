@@ -22,23 +22,17 @@ from collections.abc import Callable
 from kiln._src.saving import file_io
 from kiln._src.saving.errors import InvalidFileError
 from kiln._src.saving.safety.archive_checks import (
+    CAP_FIELDS,
     CONFIG_MEMBER,
-    MAX_ASSETS_BYTES,
-    MAX_CONFIG_BYTES,
     MAX_MEMBERS,
-    MAX_METADATA_BYTES,
-    MAX_WEIGHTS_BYTES,
     METADATA_MEMBER,
     WEIGHTS_MEMBER,
+    member_caps,
 )
+from kiln._src.saving.safety.limits import DEFAULT_LIMITS, LoadLimits, raise_hint
 
 ASSETS_DIRECTORY = "assets"
 MAX_ASSETS_DEPTH = 32
-_FILE_CAPS = {
-    METADATA_MEMBER: MAX_METADATA_BYTES,
-    CONFIG_MEMBER: MAX_CONFIG_BYTES,
-    WEIGHTS_MEMBER: MAX_WEIGHTS_BYTES,
-}
 
 
 def _fail(path: str, member: str, rule: str) -> InvalidFileError:
@@ -50,13 +44,19 @@ def _fail(path: str, member: str, rule: str) -> InvalidFileError:
 
 
 def check_member_file(
-    directory: str, member: str, cap: int, fail: Callable[[str, str], Exception]
+    directory: str,
+    member: str,
+    cap: int,
+    fail: Callable[[str, str], Exception],
+    cap_field: str | None = None,
 ) -> int:
     """Checks the entry ``member`` (a relative path with ``/``) of
     ``directory`` as a file of its own there, from `lstat` alone: a regular
     file (a symbolic link is refused, never followed), with one hard link
     (a second link lets the entry stand for a file that lives elsewhere),
-    of at most ``cap`` bytes. Returns its size; raises ``fail(member, rule)``.
+    of at most ``cap`` bytes (``cap_field``: the `LoadLimits` field that
+    raises it, named in the refusal). Returns its size; raises
+    ``fail(member, rule)``.
 
     The one rule for files that stand beside each other as parts of one
     save: model-directory members here, and the shards of a sharded weights
@@ -76,28 +76,33 @@ def check_member_file(
     if info.st_size > cap:
         raise fail(
             member,
-            f"it is {info.st_size} bytes, over the {cap}-byte limit for this file.",
+            f"it is {info.st_size} bytes, over the {cap}-byte limit for this file."
+            + ("" if cap_field is None else " " + raise_hint(cap_field, info.st_size)),
         )
     return info.st_size
 
 
-def _check_file(path: str, member: str, cap: int) -> int:
+def _check_file(path: str, member: str, cap: int, cap_field: str | None) -> int:
     """Checks one member file of the model directory; returns its size."""
     return check_member_file(
-        path, member, cap, lambda name, rule: _fail(path, name, rule)
+        path, member, cap, lambda name, rule: _fail(path, name, rule), cap_field
     )
 
 
-def check_model_directory(path: str) -> dict[str, int]:
-    """Checks every entry of the model directory ``path`` and returns the
-    sizes of the top-level member files (by name). Raises `InvalidFileError`
-    at the first broken rule. Reads no file contents."""
+def check_model_directory(
+    path: str, limits: LoadLimits = DEFAULT_LIMITS
+) -> dict[str, int]:
+    """Checks every entry of the model directory ``path``, with the size caps
+    of ``limits``, and returns the sizes of the top-level member files (by
+    name). Raises `InvalidFileError` at the first broken rule. Reads no file
+    contents."""
+    caps = member_caps(limits)
     sizes: dict[str, int] = {}
     for name in file_io.listdir(path):
-        if name in _FILE_CAPS:
-            sizes[name] = _check_file(path, name, _FILE_CAPS[name])
+        if name in caps:
+            sizes[name] = _check_file(path, name, caps[name], CAP_FIELDS.get(name))
         elif name == ASSETS_DIRECTORY:
-            _check_assets(path)
+            _check_assets(path, limits.max_assets_bytes)
         else:
             raise _fail(
                 path,
@@ -109,10 +114,10 @@ def check_model_directory(path: str) -> dict[str, int]:
     return sizes
 
 
-def _check_assets(path: str) -> None:
+def _check_assets(path: str, max_bytes: int) -> None:
     """Walks ``assets/`` without following links: directories and regular
     files only, at most `MAX_MEMBERS` entries, `MAX_ASSETS_DEPTH` levels and
-    `MAX_ASSETS_BYTES` in total."""
+    ``max_bytes`` in total."""
     pending = [(ASSETS_DIRECTORY, 0)]
     count = 0
     total = 0
@@ -142,10 +147,11 @@ def _check_assets(path: str) -> None:
             if stat.S_ISDIR(mode):
                 pending.append((child, depth + 1))
                 continue
-            total += _check_file(path, child, MAX_ASSETS_BYTES)
-            if total > MAX_ASSETS_BYTES:
+            total += _check_file(path, child, max_bytes, "max_assets_bytes")
+            if total > max_bytes:
                 raise _fail(
                     path,
                     child,
-                    f"assets hold more than {MAX_ASSETS_BYTES} bytes in total.",
+                    f"assets hold more than {max_bytes} bytes in total. "
+                    + raise_hint("max_assets_bytes", total),
                 )
