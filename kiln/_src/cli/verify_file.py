@@ -2,7 +2,9 @@
 order, and reports each one.
 
 Each check prints one line (``ok`` or ``FAIL``, its name, what it found); the
-command exits with 1 when any check fails. The checks are the functions
+command exits with 1 when any check fails. A warning the load would print
+(an optimizer state skipped, as Keras skips it) is a note on its check's
+line, never a Python warning in the middle of the report. The checks are the functions
 `load_model` runs (`kiln/_src/saving/saving_lib.py`), called in the same
 order, so nothing is "verified" that a load would not check, and nothing a
 load refuses is passed:
@@ -25,6 +27,7 @@ A file is never written, and global configuration is never changed.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -44,7 +47,9 @@ class _Failed(Exception):
 
 def _run(findings: list[Finding], name: str, check: Callable[[], str]) -> None:
     try:
-        detail = check()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            detail = check()
     except (InvalidFileError, OSError) as error:
         # What the loader raises for a file it refuses (or cannot open).
         findings.append(("FAIL", name, f"{type(error).__name__}: {error}"))
@@ -62,7 +67,27 @@ def _run(findings: list[Finding], name: str, check: Callable[[], str]) -> None:
             )
         )
         raise _Failed from None
-    findings.append(("ok", name, detail))
+    findings.append(("ok", name, detail + _notes(caught)))
+
+
+def _notes(caught: list[warnings.WarningMessage]) -> str:
+    """What a stage warned, as part of its finding: the load's own warnings
+    (`UserWarning`, e.g. an optimizer state skipped as Keras skips it) are
+    what `load_model` would print, so verify reports them on the stage's line
+    instead of letting them reach stderr mid-report. Other categories are
+    re-issued unchanged."""
+    notes = []
+    for caught_warning in caught:
+        if issubclass(caught_warning.category, UserWarning):
+            notes.append(f"; note (load_model warns): {caught_warning.message}")
+        else:
+            warnings.warn_explicit(
+                caught_warning.message,
+                caught_warning.category,
+                caught_warning.filename,
+                caught_warning.lineno,
+            )
+    return "".join(notes)
 
 
 def _plural(count: int, word: str) -> str:

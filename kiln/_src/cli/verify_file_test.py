@@ -346,3 +346,38 @@ def test_max_bytes_sets_the_variable_budget(saved, capsys):
     assert f"the variables need {needed:,} bytes" in capsys.readouterr().out
     assert main(["verify", "--max-bytes", "-1", path]) == 2
     assert "must be a non-negative integer" in capsys.readouterr().out
+
+
+def _user_warnings(recwarn):
+    return [str(w.message) for w in recwarn if issubclass(w.category, UserWarning)]
+
+
+def test_verify_build_of_a_trained_model_prints_no_warning(saved, capsys, recwarn):
+    # Compiled and trained: the optimizer's state is in the file and is
+    # checked with the layers' variables (2 x 2 layer variables + Adam's
+    # iterations, learning rate and 2 slots per variable = 14).
+    assert main(["verify", "--build", str(saved / "m.keras")]) == 0
+    out, err = capsys.readouterr()
+    assert "ok    variables  14 variables match" in out
+    assert "note" not in out and err == ""
+    assert _user_warnings(recwarn) == []
+
+
+def test_verify_build_reports_a_skipped_optimizer_on_its_line(
+    tmp_path, capsys, recwarn
+):
+    # Compiled, never trained: the file holds the unbuilt optimizer's two
+    # variables, the load builds it (as Keras's compile_from_config does) and
+    # skips them with a warning. verify reports that warning on the stage's
+    # line instead of printing it mid-report.
+    model = kiln.Sequential([kiln.Input((3,)), kiln.layers.Dense(2)])
+    model.compile("adam", "mse")
+    model.save(tmp_path / "untrained.keras")
+    assert main(["verify", "--build", str(tmp_path / "untrained.keras")]) == 0
+    out, err = capsys.readouterr()
+    line = next(row for row in out.splitlines() if row.startswith("ok    variables"))
+    assert "note (load_model warns): Skipping variable loading for optimizer" in line
+    assert "saved before the optimizer was built" in line
+    assert err == "" and _user_warnings(recwarn) == []
+    with pytest.warns(UserWarning, match="saved before the optimizer was built"):
+        kiln.saving.load_model(tmp_path / "untrained.keras")

@@ -462,6 +462,24 @@ def load_weights_into(
     adopt_arrays([variable for variable, _ in assignments], arrays)
 
 
+def _optimizer_hint(optimizer: Any, saved: int) -> str:
+    """Why an optimizer's variable count differs from the file's, for the
+    skip warning (Keras warns and skips the same way)."""
+    if not getattr(optimizer, "built", True):
+        # Keras's own hint for this case.
+        return "This is likely because the optimizer has not been called/built yet."
+    if saved < len(optimizer.variables):
+        # Compiling a built model builds its optimizer (Keras's
+        # `compile_from_config`), but a model saved before its first training
+        # step stored the unbuilt optimizer's few variables.
+        return (
+            "The file was likely saved before the optimizer was built (compiled "
+            "but never trained), so it holds no optimizer state to restore: "
+            "training starts from a fresh optimizer, as in Keras."
+        )
+    return ""
+
+
 def check_weights(
     model: Any,
     reader: H5Reader,
@@ -487,7 +505,7 @@ def check_weights(
                 warnings.warn(
                     f"Skipping variable loading for optimizer '{obj.name}', because "
                     f"it has {len(variables)} variables whereas the saved optimizer "
-                    f"has {len(keys)} variables.",
+                    f"has {len(keys)} variables. " + _optimizer_hint(obj, len(keys)),
                     stacklevel=4,
                 )
                 continue
