@@ -5,16 +5,23 @@ Tensors in a node are written as ``{"class_name": "__keras_tensor__", "config":
 {"shape", "dtype", "keras_history": [op_name, node_index, tensor_index]}}``,
 where `node_index` counts only the calls that belong to this model, from 0.
 Keras 3 numbers a nested Functional's calls from 1 in ``input_layers`` and
-``output_layers`` only (its reader subtracts 1 there), and from 0 in nodes.
+``output_layers`` only (its reader subtracts 1 there), and from 0 in nodes:
+`graph_checks.file_node_index` and `graph_checks.call_index` hold that rule
+for the writer, the check and the rebuild.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import jax
 
 from kiln._src.backend.keras_tensor import KerasTensor
+from kiln._src.saving.safety import graph_checks
 from kiln._src.saving.serialization_lib import (
     deserialize_keras_object,
     serialize_keras_object,
@@ -27,23 +34,63 @@ def _is_functional(operation: Any) -> bool:
     return isinstance(operation, Functional)
 
 
+_state = threading.local()  # how many get_config/from_config calls are open
+
+
+@contextlib.contextmanager
+def _nesting_guard(action: str, name: Any) -> Iterator[None]:
+    """Turns a `RecursionError` of deeply nested models into a clear error.
+
+    A graph's length costs no recursion (every walk is iterative), but each
+    Functional nested in another adds a few Python frames to `get_config`
+    and `from_config` (they call each other through the serializer, as in
+    Keras), so a few hundred levels reach Python's recursion limit. The
+    outermost call reports it once.
+    """
+    level = getattr(_state, "level", 0)
+    _state.level = level + 1
+    try:
+        yield
+    except RecursionError:
+        if level:
+            raise
+        raise ValueError(
+            f"Cannot {action} model '{name}': its Functional models are nested "
+            f"too deeply (Python's recursion limit, {sys.getrecursionlimit()}, "
+            "was reached; each nested model costs a few frames). A .keras file "
+            "holds about 30 levels of nested models (config.json nests at most "
+            "100 levels), however long each graph is. Flatten the inner models "
+            "(call their layers directly on the outer model's tensors), or, for "
+            "an in-memory config only, raise the limit with "
+            "sys.setrecursionlimit()."
+        ) from None
+    finally:
+        _state.level = level
+
+
 def get_functional_config(model: Any) -> dict[str, Any]:
+    with _nesting_guard("get the config of", model.name):
+        return _get_functional_config(model)
+
+
+def _get_functional_config(model: Any) -> dict[str, Any]:
     network_nodes = model._network_node_ids
     # id(node) -> its index among the operation's calls in this model.
-    call_index: dict[int, int] = {}
+    own_index: dict[int, int] = {}
     for operation in model._operations:
         kept = 0
         for node in operation._inbound_nodes:
             if id(node) in network_nodes:
-                call_index[id(node)] = kept
+                own_index[id(node)] = kept
                 kept += 1
 
     def history_of(tensor: KerasTensor, in_structure: bool = False) -> list[Any]:
         operation, node_index, tensor_index = tensor._keras_history
         node = operation._inbound_nodes[node_index]
-        index = call_index.get(id(node), node_index)
-        if in_structure and _is_functional(operation):
-            index += 1
+        index = own_index.get(id(node), node_index)
+        index = graph_checks.file_node_index(
+            index, _is_functional(operation), numbered_from_1=in_structure
+        )
         return [operation.name, index, tensor_index]
 
     def serialize_argument(value: Any) -> Any:
@@ -109,8 +156,13 @@ def functional_from_config(
     (`graph_checks.replay_order`: every call reads a tensor of the graph and
     leads to an output, no cycles), create every layer, then replay the
     calls once each, in that order. Linear in the number of calls."""
-    from kiln._src.saving.safety import graph_checks
+    with _nesting_guard("rebuild", config.get("name")):
+        return _functional_from_config(cls, config, custom_objects)
 
+
+def _functional_from_config(
+    cls: type, config: dict[str, Any], custom_objects: dict[str, Any] | None
+) -> Any:
     # Before any layer is built or called: refuses constant-only calls and
     # calls or layers that lead to no output (the same check `load_model`
     # and `kiln verify` run on the whole file; here also for configs that
@@ -150,8 +202,9 @@ def functional_from_config(
         layers, and Keras 2's node lists), a nested Functional's calls are
         numbered from 1."""
         layer_name, node_index, tensor_index = history[:3]
-        if functional_from_1 and _is_functional(created[layer_name]):
-            node_index = max(node_index - 1, 0)
+        node_index = graph_checks.call_index(
+            node_index, _is_functional(created[layer_name]), functional_from_1
+        )
         key = (layer_name, node_index)
         if key not in node_outputs:
             raise ValueError(

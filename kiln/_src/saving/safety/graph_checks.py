@@ -30,8 +30,9 @@ order in which to replay its calls (the Kahn order): the rebuild
 (`functional_from_config`) runs it before it builds anything, so it is
 linear in the number of calls whatever order the file lists them in.
 
-Node numbering follows Keras 3 (see `kiln/_src/models/functional_config.py`):
-inside ``inbound_nodes`` a layer's calls count from 0; in
+Node numbering follows Keras 3 and is written once, in `file_node_index`
+(the writer) and `call_index` (the check and the rebuild): inside
+``inbound_nodes`` a layer's calls count from 0; in
 ``input_layers``/``output_layers`` (and Keras 2's list-form nodes) a nested
 Functional's calls count from 1. Those places accept 0 to n for a nested
 model, so older files stay loadable; the rebuild rejects what does not exist.
@@ -55,6 +56,26 @@ MAX_SPLIT_SECTIONS = 1_000
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def file_node_index(index: int, nested_model: bool, numbered_from_1: bool) -> int:
+    """The number a file gives call `index` (from 0) of a layer.
+
+    Keras 3 numbers a nested Functional's calls from 1 in ``input_layers``
+    and ``output_layers`` (`numbered_from_1`; its node 0 is the model's own
+    inputs-to-outputs node) and from 0 inside ``inbound_nodes``; every other
+    layer's calls count from 0 everywhere. `call_index` is the inverse.
+    """
+    return index + 1 if numbered_from_1 and nested_model else index
+
+
+def call_index(node_index: int, nested_model: bool, numbered_from_1: bool) -> int:
+    """The call (from 0) that a file's `node_index` names: the inverse of
+    `file_node_index`, where 0 also names a nested model's first call
+    (older files wrote it so)."""
+    if numbered_from_1 and nested_model:
+        return max(node_index - 1, 0)
+    return node_index
 
 
 def _is_functional_config(value: Any) -> bool:
@@ -109,14 +130,10 @@ class _Graph:
                 f"{context} refers to layer '{name}', which the config does not define."
             )
         calls = self.calls[name]
-        if from_1 and self.is_model[name]:
-            # A nested model's calls count from 1 here (0 accepted, see above).
-            low, high = 0, calls
-            index = max(node_index - 1, 0)
-        else:
-            low, high = 0, calls - 1
-            index = node_index
-        if not low <= node_index <= high:
+        nested = self.is_model[name]
+        # 0 to n for a nested model counted from 1 (0 accepted, see above).
+        high = file_node_index(calls - 1, nested, from_1)
+        if not 0 <= node_index <= high:
             self.fail(
                 f"{context} refers to call (node) {node_index} of layer '{name}', "
                 f"which is called {calls} time(s) in this model."
@@ -126,7 +143,7 @@ class _Graph:
                 f"{context} refers to output (tensor index) {tensor_index} of "
                 f"layer '{name}'; expected an integer in [0, {MAX_TENSOR_INDEX})."
             )
-        return name, index
+        return name, call_index(node_index, nested, from_1)
 
 
 def layer_name(entry: Any) -> Any:

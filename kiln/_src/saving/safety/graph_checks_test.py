@@ -93,6 +93,45 @@ def test_nested_functional_numbering():
         check_graph(config)
 
 
+@pytest.mark.parametrize(
+    "nested_model, numbered_from_1, calls, in_file",
+    [
+        pytest.param(True, True, [0, 1, 2], [1, 2, 3], id="model_in_structure"),
+        pytest.param(True, False, [0, 1, 2], [0, 1, 2], id="model_in_nodes"),
+        pytest.param(False, True, [0, 1, 2], [0, 1, 2], id="layer_in_structure"),
+        pytest.param(False, False, [0, 1, 2], [0, 1, 2], id="layer_in_nodes"),
+    ],
+)
+def test_node_numbering_rule(nested_model, numbered_from_1, calls, in_file):
+    # One rule for the writer (file_node_index), the check and the rebuild
+    # (call_index), its inverse.
+    rule = (nested_model, numbered_from_1)
+    assert [graph_checks.file_node_index(c, *rule) for c in calls] == in_file
+    assert [graph_checks.call_index(n, *rule) for n in in_file] == calls
+
+
+def test_node_numbering_accepts_0_for_a_nested_models_first_call():
+    assert graph_checks.call_index(0, True, True) == 0
+
+
+def test_nested_functional_written_and_read_with_the_rule():
+    inner_input = kiln.Input((2,))
+    inner = kiln.Model(inner_input, kiln.layers.Dense(2)(inner_input), name="inner")
+    x = kiln.Input((2,))
+    y = inner(inner(x))
+    config = kiln.Model(x, [y, inner(x)]).get_config()
+    # output_layers number the inner model's calls from 1, nodes from 0.
+    assert [ref[:2] for ref in config["output_layers"]] == [["inner", 2], ["inner", 3]]
+    order = replay_order(config, "test")
+    assert [call for call in order if call[0] == "inner"] == [
+        ("inner", 0),
+        ("inner", 1),
+        ("inner", 2),
+    ]
+    rebuilt = kiln.Model.from_config(config)
+    assert len(rebuilt.outputs) == 2
+
+
 def test_nested_config_is_checked():
     inner = graph([entry("a", class_name="InputLayer")], ("a", 0, 0), ("ghost", 0, 0))
     outer = {
