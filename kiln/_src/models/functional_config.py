@@ -169,6 +169,7 @@ def _functional_from_config(
     # reach `from_config` another way).
     order = graph_checks.replay_order(config, "Functional config")
     created: dict[str, Any] = {}
+    nested_model: dict[str, bool] = {}
     # (layer name, index of the call in this model, from 0) -> its outputs
     node_outputs: dict[tuple[str, int], Any] = {}
     nodes_of: dict[str, list[Any]] = {}
@@ -179,6 +180,8 @@ def _functional_from_config(
         }
         layer = deserialize_keras_object(envelope, custom_objects=custom_objects)
         created[name] = layer
+        # The check's reading of the numbering rule, so both agree on a call.
+        nested_model[name] = graph_checks.is_nested_functional(layer_config)
         nodes = layer_config.get("inbound_nodes", [])
         if not nodes and hasattr(layer, "_input_tensor"):
             node_outputs[(name, 0)] = layer.output
@@ -203,7 +206,7 @@ def _functional_from_config(
         numbered from 1."""
         layer_name, node_index, tensor_index = history[:3]
         node_index = graph_checks.call_index(
-            node_index, _is_functional(created[layer_name]), functional_from_1
+            node_index, nested_model[layer_name], functional_from_1
         )
         key = (layer_name, node_index)
         if key not in node_outputs:

@@ -87,6 +87,15 @@ def _is_functional_config(value: Any) -> bool:
     )
 
 
+def is_nested_functional(entry: Any) -> bool:
+    """Whether a Functional config's layer entry is itself a Functional model
+    (its config has ``layers``, ``input_layers`` and ``output_layers``), the
+    layers whose calls `file_node_index` numbers from 1. A nested
+    `Sequential` (``layers`` only) is not one: Keras numbers its calls from 0
+    everywhere, as a plain layer's."""
+    return isinstance(entry, dict) and _is_functional_config(entry.get("config"))
+
+
 def _show(value: Any) -> str:
     text = json.dumps(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -242,9 +251,7 @@ def replay_order(config: dict[str, Any], where: str) -> list[tuple[str, int]]:
         graph.nodes[name] = nodes
         # A layer without inbound nodes (an input layer) provides one call.
         graph.calls[name] = max(len(nodes), 1)
-        graph.is_model[name] = isinstance(entry.get("config"), dict) and isinstance(
-            entry["config"].get("layers"), list
-        )
+        graph.is_model[name] = is_nested_functional(entry)
         graph.is_split[name] = entry.get("class_name") == "Split" and str(
             entry.get("module")
         ).startswith("keras.src.ops")

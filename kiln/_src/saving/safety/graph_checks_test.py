@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 import kiln
@@ -130,6 +131,23 @@ def test_nested_functional_written_and_read_with_the_rule():
     ]
     rebuilt = kiln.Model.from_config(config)
     assert len(rebuilt.outputs) == 2
+
+
+def test_shared_sequential_is_numbered_from_0(tmp_path):
+    # Keras numbers a nested Sequential's calls from 0 everywhere (it is not a
+    # Functional); its second call in output_layers is ["seq", 1, 0]. The
+    # check used to read it as the first call and refuse the file.
+    seq = kiln.Sequential([kiln.Input((2,)), kiln.layers.Dense(2)], name="seq")
+    x = kiln.Input((2,))
+    model = kiln.Model(x, seq(seq(x)))
+    config = model.get_config()
+    assert config["output_layers"] == ["seq", 1, 0]
+    assert replay_order(config, "test")[-1] == ("seq", 1)
+    path = str(tmp_path / "shared_sequential.keras")
+    model.save(path)
+    data = np.array([[0.5, -1.0]], "float32")
+    loaded = kiln.saving.load_model(path)
+    np.testing.assert_allclose(loaded(data), model(data), rtol=1e-6)
 
 
 def test_nested_config_is_checked():
