@@ -304,25 +304,6 @@ _KERAS_GADGETS = [
     ("functools", "partial"),
     ("operator", "attrgetter"),
 ]
-# Public namespaces of kiln whose every attribute a file may try to name.
-_PUBLIC_NAMESPACES = [
-    "activations",
-    "callbacks",
-    "config",
-    "constraints",
-    "dtype_policies",
-    "initializers",
-    "layers",
-    "losses",
-    "metrics",
-    "models",
-    "ops",
-    "optimizers",
-    "random",
-    "regularizers",
-    "saving",
-    "utils",
-]
 
 
 def resolver_names() -> list[tuple[str | None, str]]:
@@ -347,7 +328,10 @@ def resolver_names() -> list[tuple[str | None, str]]:
     for full in exported_names():
         module, _, name = full.rpartition(".")
         names.add((module, name))
-    for namespace in _PUBLIC_NAMESPACES:
+    # Every public namespace of kiln (as `kiln/__init__.py` lists them), and
+    # Keras's `dtype_policies`, which kiln does not have yet: a file may try
+    # to name any of their attributes.
+    for namespace in sorted({*kiln._SUBMODULES, "dtype_policies"}):
         holder = getattr(kiln, namespace, None)
         for name in dir(holder) if holder is not None else []:
             if not name.startswith("_"):
