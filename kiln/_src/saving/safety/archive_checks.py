@@ -19,7 +19,7 @@ import stat
 import unicodedata
 from typing import IO
 
-from kiln._src.saving import zip_reader
+from kiln._src.saving import file_io, zip_reader
 from kiln._src.saving.errors import InvalidFileError
 from kiln._src.saving.safety.limits import (
     DEFAULT_LIMITS,
@@ -208,11 +208,11 @@ def _check_kind(info: ZipEntry, name: str, path: str) -> None:
             raise _fail(path, name, "a directory entry must be an empty directory.")
         return
     if file_type not in (0, stat.S_IFREG):
-        kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
         raise _fail(
             path,
             name,
-            f"the member is {kind} (mode {oct(mode)}); only regular files are allowed.",
+            f"the member is {file_io.kind_of(mode)}, not a regular file (mode "
+            f"{oct(mode)}); only regular files are allowed.",
         )
     if info.external_attr & 0x10:  # MS-DOS directory attribute
         raise _fail(path, name, "the member is marked as a directory.")
